@@ -1,0 +1,1 @@
+"""Subcommands of the ``kuntakokeilu`` command line, one module each (see analysis.cli)."""

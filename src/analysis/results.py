@@ -1,0 +1,210 @@
+"""Results objects shared by every estimator (linearmodels / pyfixest style).
+
+An estimator returns an :class:`EstimationResult`: named coefficients with standard errors,
+p-values and confidence intervals from one stated inference method, plus the design it was
+estimated on (:class:`Design`) and any warnings a reader must see. Figures that do not exist
+for a method (e.g. a cluster-robust SE with one treated cluster) are ``NaN`` / ``None``,
+never silently replaced.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+
+@dataclass(frozen=True)
+class Design:
+    """What the estimate rests on: estimator, sample, clustering and inference."""
+
+    estimator: str
+    inference: str
+    n_units: int
+    n_treated_units: int
+    n_periods: int
+    n_clusters: int | None = None
+    n_treated_clusters: int | None = None
+    cluster: str | None = None
+    control_pool: str | None = None
+    years: tuple[int, int] | None = None
+    outcome: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["years"] = list(self.years) if self.years is not None else None
+        d["extra"] = dict(self.extra)
+        return d
+
+
+def _as_series(values: Mapping[str, float] | pd.Series, name: str) -> pd.Series:
+    s = pd.Series(values, dtype="float64")
+    s.name = name
+    return s
+
+
+class EstimationResult:
+    """Coefficients, uncertainty and design of one estimation.
+
+    Parameters
+    ----------
+    params, std_errors : mapping of coefficient name -> value (``NaN`` where undefined).
+    design : the :class:`Design`.
+    pvalues : optional; if omitted they are computed from ``params / std_errors`` with the
+        reference distribution ``df_resid`` (t) or normal when ``df_resid`` is ``None``.
+    ci : optional DataFrame (index = names, columns ``lower``/``upper``) of intervals at
+        ``ci_level`` from the inference method itself (e.g. bootstrap test inversion).
+        When given, :meth:`conf_int` at that level returns it instead of ``est ± crit·se``.
+    details : method-specific extras (event-study table, weights, placebo distribution...).
+    warnings : messages a reader must see (printed in ``summary``).
+    """
+
+    def __init__(
+        self,
+        params: Mapping[str, float] | pd.Series,
+        std_errors: Mapping[str, float] | pd.Series,
+        design: Design,
+        *,
+        pvalues: Mapping[str, float] | pd.Series | None = None,
+        ci: pd.DataFrame | None = None,
+        ci_level: float = 0.95,
+        df_resid: float | None = None,
+        details: Mapping[str, Any] | None = None,
+        warnings: list[str] | None = None,
+        nobs: int | None = None,
+    ) -> None:
+        self.params = _as_series(params, "parameter")
+        self.std_errors = _as_series(std_errors, "std_error").reindex(self.params.index)
+        self.design = design
+        self.df_resid = df_resid
+        self.nobs = nobs
+        self.details: dict[str, Any] = dict(details or {})
+        self.warnings: list[str] = list(warnings or [])
+        self._ci = None if ci is None else ci.reindex(self.params.index)[["lower", "upper"]]
+        self._ci_level = ci_level
+        if pvalues is None:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                t = self.params / self.std_errors
+            dist = stats.t(df_resid) if df_resid is not None else stats.norm()
+            pvalues = pd.Series(2 * dist.sf(np.abs(t)), index=self.params.index)
+        self.pvalues = _as_series(pvalues, "pvalue").reindex(self.params.index)
+
+    # --- linearmodels-style accessors -------------------------------------------------
+    @property
+    def tstats(self) -> pd.Series:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (self.params / self.std_errors).rename("tstat")
+
+    def conf_int(self, level: float = 0.95) -> pd.DataFrame:
+        """Confidence intervals (columns ``lower``, ``upper``).
+
+        At the inference method's own level this is its interval (e.g. bootstrap by test
+        inversion); otherwise ``params ± q · std_errors`` with the t/normal quantile.
+        """
+        if self._ci is not None and math.isclose(level, self._ci_level):
+            return self._ci.copy()
+        if self._ci is not None and self.std_errors.isna().all():
+            raise ValueError(
+                f"this result has intervals only at level {self._ci_level} "
+                f"(inference: {self.design.inference})"
+            )
+        dist = stats.t(self.df_resid) if self.df_resid is not None else stats.norm()
+        q = dist.ppf(0.5 + level / 2)
+        return pd.DataFrame(
+            {"lower": self.params - q * self.std_errors, "upper": self.params + q * self.std_errors}
+        )
+
+    def to_frame(self, level: float = 0.95) -> pd.DataFrame:
+        """Tidy table: one row per coefficient (estimate, se, t, p, CI)."""
+        ci = self.conf_int(level)
+        out = pd.DataFrame(
+            {
+                "estimate": self.params,
+                "std_error": self.std_errors,
+                "tstat": self.tstats,
+                "pvalue": self.pvalues,
+                "ci_lower": ci["lower"],
+                "ci_upper": ci["upper"],
+            }
+        )
+        out.index.name = "term"
+        return out
+
+    def to_dict(self, level: float = 0.95) -> dict[str, Any]:
+        """JSON-ready dictionary (``NaN`` becomes ``None``)."""
+        frame = self.to_frame(level).reset_index()
+        return _jsonable(
+            {
+                "coefficients": frame.to_dict(orient="records"),
+                "design": self.design.to_dict(),
+                "nobs": self.nobs,
+                "df_resid": self.df_resid,
+                "ci_level": level,
+                "warnings": self.warnings,
+                "details": self.details,
+            }
+        )
+
+    def to_json(self, level: float = 0.95, **kwargs: Any) -> str:
+        return json.dumps(self.to_dict(level), ensure_ascii=False, **kwargs)
+
+    @property
+    def summary(self) -> str:
+        """Plain-text summary: design, coefficient table, warnings."""
+        d = self.design
+        lines = [
+            f"Estimator: {d.estimator}",
+            f"Inference: {d.inference}" + (f" (clustered by {d.cluster})" if d.cluster else ""),
+            f"Units: {d.n_units} ({d.n_treated_units} treated)"
+            + (f"; clusters: {d.n_clusters} ({d.n_treated_clusters} treated)" if d.n_clusters else ""),
+            f"Periods: {d.n_periods}" + (f" ({d.years[0]}-{d.years[1]})" if d.years else ""),
+        ]
+        if d.outcome:
+            lines.insert(1, f"Outcome: {d.outcome}")
+        if d.control_pool:
+            lines.append(f"Control pool: {d.control_pool}")
+        if self.nobs is not None:
+            lines.append(f"Observations: {self.nobs}")
+        table = self.to_frame().to_string(float_format=lambda v: f"{v:.4f}")
+        lines += ["", table]
+        if self.warnings:
+            lines += [""] + [f"Warning: {w}" for w in self.warnings]
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.design.estimator}, {len(self.params)} terms>"
+
+
+def _jsonable(obj: Any) -> Any:
+    """Recursively convert numpy/pandas objects to JSON-safe Python (NaN -> None)."""
+    if isinstance(obj, Mapping):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, pd.DataFrame):
+        return _jsonable(obj.reset_index().to_dict(orient="records"))
+    if isinstance(obj, pd.Series):
+        return _jsonable(obj.to_dict())
+    if isinstance(obj, np.ndarray):
+        return _jsonable(obj.tolist())
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        v = float(obj)
+        return None if math.isnan(v) or math.isinf(v) else v
+    if isinstance(obj, (np.bool_,)):
+        return bool(obj)
+    if isinstance(obj, pd.Timestamp):
+        return obj.isoformat()
+    return obj
+
+
+jsonable = _jsonable
