@@ -1,0 +1,1 @@
+"""Estimators: each returns an analysis.results.EstimationResult (or a subclass)."""

@@ -1,0 +1,114 @@
+"""Validation of a long panel (one row per unit and period) before estimation.
+
+Every estimator and the ``kuntakokeilu estimate`` command go through :func:`validate_panel`,
+so that wrong column names, non-numeric outcomes, duplicate unit-period rows, missing values
+and treated units without a pre-period give the same clear :class:`InputError`.
+"""
+from __future__ import annotations
+
+from typing import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InputError
+
+
+def _require_columns(data: pd.DataFrame, columns: Iterable[str | None]) -> None:
+    missing = [c for c in columns if c is not None and c not in data.columns]
+    if missing:
+        raise InputError(
+            f"column(s) {', '.join(repr(c) for c in missing)} not in the data; "
+            f"available columns: {', '.join(map(str, data.columns))}"
+        )
+
+
+def _require_numeric(data: pd.DataFrame, column: str, role: str) -> None:
+    if not (pd.api.types.is_numeric_dtype(data[column]) and not pd.api.types.is_bool_dtype(data[column])):
+        raise InputError(
+            f"{role} column {column!r} must be numeric, got dtype {data[column].dtype} "
+            f"(e.g. {data[column].dropna().astype(str).head(3).tolist()})"
+        )
+
+
+def validate_panel(
+    data: pd.DataFrame,
+    *,
+    unit: str,
+    time: str,
+    outcome: str,
+    treated: str | None = None,
+    covariates: Sequence[str] = (),
+    cluster: str | None = None,
+    require_pre_period: bool = True,
+) -> pd.DataFrame:
+    """Check a long panel and return a clean copy sorted by unit and time.
+
+    ``treated`` is the 0/1 treatment status of each unit-period row (1 for a treated unit in its
+    treated periods, as in R ``synthdid`` and ``fixest``). Rows with a missing outcome,
+    covariate or treatment are an error, not silently dropped: the caller decides the sample.
+    """
+    if not isinstance(data, pd.DataFrame):
+        raise InputError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+    covariates = list(covariates or ())
+    _require_columns(data, [unit, time, outcome, treated, cluster, *covariates])
+    if data.empty:
+        raise InputError("the data have no rows")
+    _require_numeric(data, outcome, "outcome")
+    _require_numeric(data, time, "time")
+    for c in covariates:
+        _require_numeric(data, c, "covariate")
+    cols = list(dict.fromkeys([unit, time, outcome, *(c for c in (treated, cluster) if c), *covariates]))
+    frame = data[cols].copy()
+    dup = frame.duplicated([unit, time], keep=False)
+    if dup.any():
+        examples = frame.loc[dup, [unit, time]].drop_duplicates().head(5)
+        pairs = ", ".join(f"({u!r}, {t!r})" for u, t in examples.itertuples(index=False))
+        raise InputError(f"duplicate {unit}-{time} rows ({int(dup.sum())} rows), e.g. {pairs}")
+    na = frame.isna().sum()
+    if na.any():
+        bad = ", ".join(f"{c!r} ({n} rows)" for c, n in na[na > 0].items())
+        raise InputError(f"missing values in {bad}; drop or impute them before estimating")
+    if treated is not None:
+        _require_numeric(frame, treated, "treatment")
+        values = set(np.unique(frame[treated]))
+        if not values <= {0, 1}:
+            raise InputError(
+                f"treatment column {treated!r} must be 0/1, found values {sorted(values)[:10]}"
+            )
+        if frame[treated].sum() == 0:
+            raise InputError(f"treatment column {treated!r} has no treated rows (all 0)")
+        if require_pre_period:
+            adoption_times(frame, unit=unit, time=time, treated=treated)
+    return frame.sort_values([unit, time], kind="mergesort").reset_index(drop=True)
+
+
+def adoption_times(data: pd.DataFrame, *, unit: str, time: str, treated: str) -> pd.Series:
+    """First treated period of every unit (``NaN`` for never-treated units).
+
+    Raises :class:`InputError` if a treated unit is treated in its first observed period
+    (no pre-period to compare with) or switches back from 1 to 0.
+    """
+    first = data.loc[data[treated] == 1].groupby(unit)[time].min()
+    start = data.groupby(unit)[time].min()
+    adopt = first.reindex(start.index)
+    no_pre = adopt.index[(adopt <= start).fillna(False).to_numpy()]
+    if len(no_pre):
+        raise InputError(
+            f"treated unit(s) with no pre-treatment period: {', '.join(map(str, no_pre[:10]))}; "
+            "a unit must be observed untreated before its first treated period"
+        )
+    after = data.merge(adopt.rename("_adopt"), left_on=unit, right_index=True)
+    switched = after[(after[time] >= after["_adopt"]) & (after[treated] == 0)][unit].unique()
+    if len(switched):
+        raise InputError(
+            f"treatment switches off for unit(s) {', '.join(map(str, switched[:10]))}; "
+            "these estimators assume treatment is absorbing (stays 1 once adopted)"
+        )
+    adopt.name = "adoption_time"
+    return adopt
+
+
+def treated_units(data: pd.DataFrame, *, unit: str, treated: str) -> pd.Index:
+    """Units with at least one treated row."""
+    return pd.Index(sorted(data.loc[data[treated] == 1, unit].unique()), name=unit)
