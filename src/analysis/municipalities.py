@@ -78,10 +78,17 @@ def mergers(after_year: int, upto_year: int = DIVISION_YEAR) -> pd.DataFrame:
 
 
 def code_map(from_year: int, to_year: int = DIVISION_YEAR) -> dict[str, str]:
+    """See :func:`_code_map` (cached; returns a fresh dict)."""
+    return dict(_code_map(int(from_year), int(to_year)))
+
+
+@lru_cache(maxsize=64)
+def _code_map(from_year: int, to_year: int) -> tuple[tuple[str, str], ...]:
     """``{code in division of from_year: code in division of to_year}`` for merged codes only.
 
-    Chains successive mergers (e.g. Vöyri-Maksamaa 2011). A split municipality (several
-    receivers) cannot be mapped by code alone and raises :class:`InputError`.
+    Chains successive mergers (e.g. Maksamaa -> Vöyri-Maksamaa 2007 -> Vöyri 2011). A split
+    municipality (several receivers, see :func:`split_codes`) cannot be mapped by code alone:
+    it is left out here, and :func:`harmonise` / :func:`to_division` refuse data for it.
     """
     if to_year < from_year:
         raise InputError(f"cannot map division {from_year} back to {to_year}: only forward harmonisation")
@@ -89,11 +96,8 @@ def code_map(from_year: int, to_year: int = DIVISION_YEAR) -> dict[str, str]:
     mapping: dict[str, str] = {}
     for old, group in rows.groupby("abolished_code", sort=False):
         receivers = group["joined_to_code"].dropna().unique()
-        if len(receivers) != 1:
-            raise InputError(
-                f"municipality {old} was split between {list(receivers)} and cannot be harmonised by code"
-            )
-        mapping[old] = receivers[0]
+        if len(receivers) == 1:
+            mapping[old] = receivers[0]
     # follow chains old -> mid -> new
     for old in list(mapping):
         seen = {old}
@@ -102,12 +106,41 @@ def code_map(from_year: int, to_year: int = DIVISION_YEAR) -> dict[str, str]:
             seen.add(new)
             new = mapping[new]
         mapping[old] = new
-    return mapping
+    return tuple(mapping.items())
+
+
+code_map.__doc__ = _code_map.__doc__
+
+
+def split_codes(from_year: int, to_year: int = DIVISION_YEAR) -> dict[str, list[str]]:
+    """Municipalities abolished in (from_year, to_year] and split between several receivers."""
+    return {k: list(v) for k, v in _split_codes(int(from_year), int(to_year))}
+
+
+@lru_cache(maxsize=64)
+def _split_codes(from_year: int, to_year: int):
+    out = {}
+    for old, group in mergers(from_year, to_year).groupby("abolished_code"):
+        receivers = sorted(group["joined_to_code"].dropna().unique())
+        if len(receivers) != 1:
+            out[old] = tuple(receivers)
+    return tuple(out.items())
+
+
+def _refuse_splits(codes_: Iterable[str], from_year: int, to_year: int) -> None:
+    splits = split_codes(from_year, to_year)
+    hit = sorted(set(codes_) & set(splits))
+    if hit:
+        raise InputError(
+            f"municipality {hit[0]} was split between {splits[hit[0]]} and cannot be harmonised by code "
+            f"from the {from_year} division to {to_year}"
+        )
 
 
 def to_division(code, from_year: int, to_year: int = DIVISION_YEAR) -> str:
     """The code in the division of ``to_year`` of municipality ``code`` of ``from_year``."""
     code = normalise_code(code)
+    _refuse_splits([code], from_year, to_year)
     return code_map(from_year, to_year).get(code, code)
 
 
@@ -147,6 +180,7 @@ def harmonise(
         raise InputError(f"series frame lacks column(s) {sorted(missing)}; need kunta, year, value")
     data = frame[["kunta", "year", "value"]].copy()
     data["value"] = data["value"].astype(float)
+    _refuse_splits(data["kunta"].unique(), from_year, to_year)
     mapping = code_map(from_year, to_year)
     if not mapping:
         return data.groupby(["kunta", "year"], as_index=False)["value"].first()

@@ -216,7 +216,8 @@ def load_nurse_copay(directory=None) -> pd.DataFrame:
     """Date each municipality introduced a primary-care nurse-visit copayment (Haaga et al.
     2024, ``policies_11_19.csv``; 2011 division; ';'-separated, notes in mixed UTF-8/Latin-1).
 
-    Columns: kunta (3-digit), municipality_name, year (adoption year, <NA> = never by 2019),
+    Rows as published (418 rows, 320 codes; municipalities without a copayment have one row
+    per year). Columns: kunta (3-digit), municipality_name, year,
     adopted (0/1 by end of 2019), introduction_date (datetime), health_care_name, notes.
     """
     text = _decode_mixed(raw_path(NURSE_COPAY, directory).read_bytes())
@@ -229,8 +230,8 @@ def load_nurse_copay(directory=None) -> pd.DataFrame:
     return pd.DataFrame({
         "kunta": kunta_code(frame["municipality_code"]).to_numpy(),
         "municipality_name": frame["municipality_name"].str.strip().to_numpy(),
-        "year": year.to_numpy(),
-        "adopted": pd.to_numeric(frame["nurse_copay_by_12_19"], errors="coerce").astype("Int64").to_numpy(),
+        "year": year.reset_index(drop=True),
+        "adopted": pd.to_numeric(frame["nurse_copay_by_12_19"], errors="coerce").astype("Int64").reset_index(drop=True),
         "introduction_date": pd.to_datetime(frame["nurse_copay_introduction"].str.strip(),
                                             format="%d.%m.%Y", errors="coerce").to_numpy(),
         "health_care_name": frame["health_care_name"].str.strip().to_numpy(),

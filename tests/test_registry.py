@@ -1,0 +1,58 @@
+"""Pilot registry of law 1350/2014 § 2."""
+from __future__ import annotations
+
+import pytest
+
+from analysis import municipalities, registry
+from analysis.errors import InputError
+
+
+def test_registry_counts():
+    assert len(registry.units()) == 16
+    assert len(registry.municipalities(division_year=registry.REGISTRY_DIVISION_YEAR)) == 57
+    assert len(registry.models()) == 6
+    assert len(registry.unit_model_pairs()) == 29
+    assert registry.models() == list(registry.MODELS)
+
+
+def test_harmonised_members_follow_mergers():
+    # § 30: Hämeenkoski (283) -> Hollola (098), Nastola (532) -> Lahti (398) on 1.1.2016
+    assert registry.members("lahti_group", 2014) == ["098", "142", "283", "316", "398", "532"]
+    assert registry.members("lahti_group") == ["098", "142", "316", "398"]
+    assert len(registry.municipalities()) == 55
+
+
+def test_every_registry_municipality_is_in_the_harmonised_division():
+    division = set(municipalities.codes())
+    assert set(registry.municipalities()) <= division
+
+
+def test_models_per_unit_and_municipality():
+    assert registry.units("kela_cooperation") == ["vantaa"]
+    assert registry.units("education_services") == ["riihimaki_group"]
+    assert len(registry.units("integrated_welfare")) == 8
+    assert len(registry.units("youth_guarantee")) == 11
+    assert registry.models_of("092") == ["housing_services", "kela_cooperation", "youth_guarantee"]
+    assert registry.models_of("286") == ["integrated_welfare", "housing_services", "youth_guarantee"]
+    assert registry.models_of("532") == registry.models_of("398") == ["youth_guarantee"]
+    assert registry.models_of("005") == []
+    assert registry.unit_of("179", "supervision") == "jyvaskyla_group"
+    assert registry.unit_of("005", "supervision") is None
+
+
+def test_eksote_is_a_member_without_code():
+    members = registry.members_frame("lappeenranta_group")
+    eksote = members[members["member_kind"] == "joint_authority"]
+    assert len(eksote) == 1 and eksote["kuntanumero"].isna().all()
+    assert all(len(c) == 3 for c in registry.members("lappeenranta_group"))
+
+
+def test_unknown_model_unit_and_code_list_valid_choices():
+    with pytest.raises(InputError, match="valid choices: education_services"):
+        registry.units("welfare")
+    with pytest.raises(InputError, match="unknown pilot unit 'x'"):
+        registry.members("x")
+    with pytest.raises(InputError, match="unknown municipality code '999'"):
+        registry.models_of("999")
+    with pytest.raises(InputError, match="malformed municipality code"):
+        registry.models_of("Helsinki")
