@@ -50,7 +50,7 @@ KEYS = ("kunta", "year")
 CODEBOOK_FILE = "codebook.csv"
 
 
-@dataclass
+@dataclass(eq=False)
 class SourceSeries:
     """One variable from one source, in the source's own municipal division.
 
@@ -254,13 +254,14 @@ def build_panel(
     values: dict[str, pd.Series] = {}
     contributions: dict[str, list[str]] = {}
     info: dict[str, SourceSeries] = {}
-    builtin_names = {s.name for s in series[: len(series) - len(extra_series)]}
-    for s in series:
+    n_builtin = len(series) - len(extra_series)
+    builtin_names = {s.name for s in series[:n_builtin]}
+    for index, s in enumerate(series):
         say(f"harmonising {s.name} from {s.source} (division {s.division_year}, {s.aggregation})")
         h = harmonise_series(s, division_year)
         h = h[h["kunta"].isin(static["kunta"]) & h["year"].isin(YEARS)]
         col = grid.merge(h, on=["kunta", "year"], how="left")["value"]
-        is_extra = s in extra_series
+        is_extra = index >= n_builtin
         if s.name not in values:
             values[s.name] = col
             info[s.name] = s
