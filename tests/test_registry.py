@@ -56,3 +56,31 @@ def test_unknown_model_unit_and_code_list_valid_choices():
         registry.models_of("999")
     with pytest.raises(InputError, match="malformed municipality code"):
         registry.models_of("Helsinki")
+
+
+def test_reference_files_are_checked_and_reproducible(tmp_path):
+    import shutil
+
+    import pandas as pd
+
+    from analysis import paths, raw
+    from analysis.errors import DataIntegrityError
+
+    manifest = raw.read_manifest(paths.REFERENCE)
+    assert set(manifest) == {"kuntakokeilu_participants_1350_2014.csv", "municipalities_2023.csv",
+                             "mergers_2006_2023.csv"}
+    for name in manifest:
+        raw.raw_path(name, paths.REFERENCE)
+    # the derived tables are what the code derives from data/raw
+    for name, frame in municipalities.reference_tables().items():
+        shipped = pd.read_csv(paths.REFERENCE / name, dtype=str, keep_default_na=False)
+        derived = frame.astype(object).where(frame.notna(), "").astype(str)
+        derived.columns = shipped.columns
+        pd.testing.assert_frame_equal(shipped, derived, check_dtype=False)
+    # a changed registry byte is refused
+    shutil.copy(paths.REFERENCE / "MANIFEST.csv", tmp_path / "MANIFEST.csv")
+    data = bytearray((paths.REFERENCE / registry.REGISTRY_FILE).read_bytes())
+    data[-5] ^= 0x01
+    (tmp_path / registry.REGISTRY_FILE).write_bytes(bytes(data))
+    with pytest.raises(DataIntegrityError, match=registry.REGISTRY_FILE):
+        raw.raw_path(registry.REGISTRY_FILE, tmp_path)

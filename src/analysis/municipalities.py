@@ -214,3 +214,21 @@ def harmonise(
     combined = all_years.merge(combined, on=["kunta", "year"], how="left")
     out = pd.concat([simple, combined], ignore_index=True)
     return out.sort_values(["kunta", "year"]).reset_index(drop=True)
+
+
+def reference_tables(division_year: int = DIVISION_YEAR, since: int = 2005) -> dict[str, pd.DataFrame]:
+    """The derived tables shipped in ``data/reference/``: the harmonised division's key and the
+    mergers since ``since`` with each abolished code's successor on the harmonised division."""
+    key = municipality_key(division_year)
+    division = key[["kunta", "municipality_name_fi", "municipality_name_sv", "maakunta_code",
+                    "maakunta_name_fi", "seutukunta_code", "seutukunta_name_fi", "kuntaryhmitys_code",
+                    "kuntaryhmitys_name_fi", "aland"]]
+    merged = mergers(since, division_year)
+    splits = split_codes(since, division_year)
+    mapping = code_map(since, division_year)
+    merged = merged.assign(
+        date=merged["date"].dt.strftime("%Y-%m-%d"),
+        harmonised_code=[None if c in splits else mapping.get(c, c) for c in merged["abolished_code"]],
+    )[["abolished_code", "abolished_name_fi", "date", "joined_to_code", "joined_to_name_fi", "harmonised_code"]]
+    return {f"municipalities_{division_year}.csv": division.reset_index(drop=True),
+            f"mergers_{since + 1}_{division_year}.csv": merged.reset_index(drop=True)}

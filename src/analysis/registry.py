@@ -16,6 +16,7 @@ import pandas as pd
 from . import paths
 from .errors import InputError, choices_message
 from .municipalities import DIVISION_YEAR, check_code, to_division
+from .raw import raw_path
 
 REGISTRY_FILE = "kuntakokeilu_participants_1350_2014.csv"
 REGISTRY_DIVISION_YEAR = 2014
@@ -37,7 +38,7 @@ def _load(path: str) -> pd.DataFrame:
 
 def registry_frame() -> pd.DataFrame:
     """The registry as published (one row per model × member, 2014 codes)."""
-    return _load(str(paths.REFERENCE / REGISTRY_FILE)).copy()
+    return _load(str(raw_path(REGISTRY_FILE, paths.REFERENCE))).copy()
 
 
 def _check_model(model: str) -> str:
