@@ -37,6 +37,8 @@ def test_coverage_of_outcomes(panel):
     assert years("primary_care_outpatient_costs_eur_per_capita") == list(range(2010, 2019))
     assert years("unemployment_rate") == list(range(2006, 2024))
     assert years("population") == list(range(2006, 2023))
+    assert years("youth_outside_education_share") == list(range(2006, 2012))
+    assert years("social_assistance_recipients_share") == list(range(2006, 2012))
     mainland = panel[~panel["aland"]]
     assert mainland.loc[mainland["year"].between(2010, 2016), "social_health_costs_eur_per_capita"].notna().mean() > 0.99
 
@@ -123,7 +125,7 @@ def test_panel_sha256(panel_path):
 
 def test_extra_series_extend_and_replace(tmp_path, panel):
     """A new name adds a column; a built-in name is replaced where the extra series has data."""
-    new = SourceSeries("youth_outside_education_share",
+    new = SourceSeries("test_new_share",
                        pd.DataFrame({"kunta": ["532", "398"], "year": [2012, 2012], "value": [10.0, 20.0]}),
                        2013, "population_weighted_mean", "Aged 17-24 outside education", "17-24-vuotiaat koulutuksen ulkopuolella",
                        "percent", "test", weights=pd.DataFrame({"kunta": ["532", "398"], "year": [2012, 2012],
@@ -133,14 +135,14 @@ def test_extra_series_extend_and_replace(tmp_path, panel):
                          2023, "population_weighted_mean", "u", "u", "percent", "live test")
     out = tmp_path / "panel.parquet"
     built = build_panel([new, clash], out_path=out).set_index(["kunta", "year"])
-    assert built.loc[("398", 2012), "youth_outside_education_share"] == pytest.approx(17.5)
-    assert np.isnan(built.loc[("091", 2012), "youth_outside_education_share"])
+    assert built.loc[("398", 2012), "test_new_share"] == pytest.approx(17.5)
+    assert np.isnan(built.loc[("091", 2012), "test_new_share"])
     assert built.loc[("092", 2015), "unemployment_rate"] == 1.5
     base = panel.set_index(["kunta", "year"])
     assert built.loc[("092", 2016), "unemployment_rate"] == base.loc[("092", 2016), "unemployment_rate"]
     book = panel_mod.codebook(tmp_path / "codebook.csv").set_index("variable")
     assert "live test" in book.loc["unemployment_rate", "source"]
-    assert book.loc["youth_outside_education_share", "years_covered"] == "2012"
+    assert book.loc["test_new_share", "years_covered"] == "2012"
 
 
 def test_bad_source_series():

@@ -12,6 +12,8 @@ LABELS = {
     "primary_care_outpatient_costs_eur_per_capita": "Primary-care outpatient net costs (EUR/inh.)",
     "social_assistance_eur_per_capita": "Social assistance (EUR/inh.)",
     "social_assistance_households_per_1000": "Social-assistance recipient households per 1,000 inh.",
+    "social_assistance_recipients_share": "Persons receiving social assistance, % of inh. (2006-2011)",
+    "youth_outside_education_share": "Aged 17-24 outside education, % (2006-2011)",
     "unemployment_rate": "Registered unemployment rate (%)",
     "employment_rate": "Employment rate (%)",
     "upper_secondary_share": "Upper-secondary qualification share, aged 15+ (%)",
@@ -23,7 +25,7 @@ OUTCOME_VARIABLES = (
     "social_health_costs_eur_per_capita", "education_culture_costs_eur_per_capita",
     "primary_care_outpatient_costs_eur_per_capita", "social_assistance_eur_per_capita",
     "social_assistance_households_per_1000", "unemployment_rate", "employment_rate",
-    "upper_secondary_share",
+    "upper_secondary_share", "social_assistance_recipients_share", "youth_outside_education_share",
 )
 COVARIATE_VARIABLES = ("population", "share_65_plus", "employment_rate", "upper_secondary_share")
 
@@ -60,10 +62,11 @@ CATALOGUE = {
     "kela_cooperation": ModelOutcomes(
         "kela_cooperation",
         ("social_assistance_eur_per_capita", "social_assistance_households_per_1000"),
-        covariates=("unemployment_rate", "population"), last_year=2016,
+        secondary=("social_assistance_recipients_share",), covariates=("unemployment_rate", "population"), last_year=2016,
         note="1 treated unit (Vantaa); basic social assistance moved to Kela on 1.1.2017, so post = 2015-2016 only"),
     "youth_guarantee": ModelOutcomes(
-        "youth_guarantee", ("unemployment_rate",), secondary=("employment_rate",),
+        "youth_guarantee", ("unemployment_rate",),
+        secondary=("employment_rate", "youth_outside_education_share"),
         covariates=("population",),
         note="11 treated clusters; youth-specific series need the online loaders"),
 }

@@ -17,7 +17,11 @@ Built-in sources (see ``data/raw/MANIFEST.csv``):
 * Haaga et al. panel 2010-2018: primary-care outpatient net costs, social assistance €/inh.,
   recipient households (per 1,000 inhabitants = households / Haaga population × 1000,
   computed after summing both on the harmonised division); Sotkanet 451 (2013 division)
-  gives social assistance €/inh. for 2006-2009.
+  gives social assistance €/inh. for 2006-2009 (it agrees with the Haaga series in the
+  2010-2012 overlap: correlation 0.994, median difference 0.45 €/inh., Sotkanet rounded to
+  whole euros). Sotkanet 493 (persons receiving social assistance, % of inhabitants) and
+  3219 (aged 17-24 outside education, %; weighted by total population when merging) give
+  pre-period series 2006-2011.
 * TEM 12r5 (2023 division): registered unemployment rate, the annual mean of month-end
   unemployed jobseekers / labour force (2023: January-October).
 * Sotkanet 127 (2023 division): population 31.12., 2006-2022.
@@ -113,6 +117,14 @@ _VAR_INFO = {
     "social_assistance_households_per_1000": (
         "Households receiving social assistance during the year", "Toimeentulotukea saaneet kotitaloudet",
         "per 1,000 inhabitants", "population_weighted_mean", (0, 1000)),
+    "social_assistance_recipients_share": (
+        "Persons receiving social assistance during the year (Sotkanet 493; pre-period only)",
+        "Toimeentulotukea saaneet henkilöt vuoden aikana, % asukkaista", "percent of inhabitants",
+        "population_weighted_mean", (0, 100)),
+    "youth_outside_education_share": (
+        "Aged 17-24 outside education (Sotkanet 3219; pre-period only)",
+        "Koulutuksen ulkopuolelle jääneet 17-24-vuotiaat, % vastaavanikäisestä väestöstä", "percent",
+        "population_weighted_mean", (0, 100)),
     "unemployment_rate": (
         "Registered unemployment rate (annual mean of month-end unemployed jobseekers / labour force)",
         "Työttömien työnhakijoiden osuus työvoimasta (kuukausien keskiarvo)", "percent",
@@ -150,7 +162,7 @@ def builtin_series() -> list[SourceSeries]:
     """The shipped data as :class:`SourceSeries`, in priority order per variable."""
     statfin = sources.load_statfin_key_figures()
     haaga = sources.load_haaga_panel()
-    dump = sources.load_sotkanet_dump(indicators=[127, 451])
+    dump = sources.load_sotkanet_dump(indicators=[127, 451, 493, 3219])
     statfin_pop = _pick(statfin, "population")
     haaga_pop = _pick(haaga, "population")
     dump_pop = _pick(dump, "sotkanet_127")
@@ -168,6 +180,10 @@ def builtin_series() -> list[SourceSeries]:
     sa_dump = _pick(dump, "sotkanet_451")
     out.append(_series("social_assistance_eur_per_capita", sa_dump[sa_dump["year"] >= YEARS[0]],
                        2013, SRC_SOTKA_DUMP + ", indicator 451", dump_pop))
+    for name, indicator in (("social_assistance_recipients_share", 493), ("youth_outside_education_share", 3219)):
+        frame = _pick(dump, f"sotkanet_{indicator}")
+        out.append(_series(name, frame[frame["year"] >= YEARS[0]], 2013,
+                           f"{SRC_SOTKA_DUMP}, indicator {indicator}", dump_pop))
     # households per 1,000: sum households and population on the harmonised division first
     households = harmonise(_pick(haaga, "social_assistance_households"), 2020, "sum")
     pop = harmonise(haaga_pop, 2020, "sum").rename(columns={"value": "pop"})
