@@ -39,6 +39,8 @@ def test_code_map_chains_and_splits():
         mun.harmonise(frame, 2006, "sum")
     with pytest.raises(InputError):
         mun.code_map(2020, 2013)
+    with pytest.raises(InputError, match="Pertunmaa"):
+        mun.code_map(2020, 2025)
 
 
 def test_totals_conserved_across_mergers():

@@ -5,6 +5,13 @@ control pool = mainland municipalities that took part in no pilot model. Exclude
 (own social-services legislation) and, unless ``keep_other_pilots``, municipalities of other
 pilot models. Treatment was assigned to pilot units, so ``cluster`` maps each treated
 municipality to its unit id and each control municipality to its own code.
+
+On the harmonised (2023) division a treated municipality includes the territory of
+municipalities that merged into it later: Maaninka joined Kuopio on 1.1.2015 (so the pilot
+ran in the merged Kuopio, § 30) but Juankoski joined Kuopio only on 1.1.2017, after the pilot;
+Kuopio's harmonised series therefore include a non-pilot part (about 5,000 of 118,000
+inhabitants) in every year. Hämeenkoski and Nastola (both pilot members) joined Hollola and
+Lahti on 1.1.2016.
 """
 from __future__ import annotations
 

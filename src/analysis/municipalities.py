@@ -22,6 +22,9 @@ from .errors import InputError, choices_message
 from . import sources
 
 DIVISION_YEAR = 2023
+#: the shipped abolition list ends in 2022; the next merger (Pertunmaa -> Mäntyharju) took
+#: effect on 1.1.2025, so divisions up to 2024 can be reached by code
+MAX_DIVISION_YEAR = 2024
 ALAND_MAAKUNTA = 21
 AGGREGATIONS = ("sum", "population_weighted_mean")
 
@@ -92,6 +95,10 @@ def _code_map(from_year: int, to_year: int) -> tuple[tuple[str, str], ...]:
     """
     if to_year < from_year:
         raise InputError(f"cannot map division {from_year} back to {to_year}: only forward harmonisation")
+    if to_year > MAX_DIVISION_YEAR:
+        raise InputError(
+            f"division {to_year} is not supported: the shipped merger history reaches the "
+            f"{MAX_DIVISION_YEAR} division (Pertunmaa joined Mäntyharju on 1.1.2025)")
     rows = mergers(from_year, to_year).sort_values("date")
     mapping: dict[str, str] = {}
     for old, group in rows.groupby("abolished_code", sort=False):
