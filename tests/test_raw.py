@@ -121,3 +121,8 @@ def test_nurse_copay_loader():
 def test_mixed_encoding_decoder():
     data = "a;ä\n".encode("utf-8") + "b;ö\n".encode("latin-1")
     assert sources._decode_mixed(data) == "a;ä\nb;ö\n"
+
+
+def test_verify_all_and_line_endings_protected():
+    assert set(raw.verify_all()) == set(raw.read_manifest())
+    assert "-text" in (paths.RAW / ".gitattributes").read_text()

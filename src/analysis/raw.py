@@ -89,5 +89,8 @@ def raw_path(name: str, directory: str | Path | None = None) -> Path:
 
 def verify_all(directory: str | Path | None = None) -> dict[str, str]:
     """Check every manifest file; returns ``{file: sha256}``; raises on the first mismatch."""
-    return {name: raw_path(name, directory).name and entry.sha256
-            for name, entry in read_manifest(directory).items()}
+    checked = {}
+    for name, entry in read_manifest(directory).items():
+        raw_path(name, directory)
+        checked[name] = entry.sha256
+    return checked
