@@ -106,3 +106,11 @@ def test_same_region_and_matched_pools(panel):
     assert set(matched.control_municipalities) < set(base.control_municipalities)
     again = matched_controls(base, panel, "social_assistance_eur_per_capita", n_neighbours=5)
     assert again.control_municipalities == matched.control_municipalities
+
+
+def test_design_pool_options(capsys):
+    assert main(["design", "--model", "kela_cooperation", "--pool", "same_region", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert 0 < len(data["control_municipalities"]) < 238
+    assert main(["design", "--model", "kela_cooperation", "--pool", "matched"]) == 2
+    assert "--outcome" in capsys.readouterr().err

@@ -263,7 +263,13 @@ def build_panel(
     """
     say = log or (lambda msg: None)
     t0 = time.perf_counter()
-    say(f"verifying raw files and loading sources (data/raw, division {division_year})")
+    from .raw import verify_all
+
+    checked = verify_all()
+    checked_ref = verify_all(paths.REFERENCE)
+    say(f"verified sha256 of {len(checked)} raw files (data/raw) and {len(checked_ref)} reference files "
+        f"(data/reference) against their manifests")
+    say(f"loading sources and harmonising onto the {division_year} municipal division")
     series = builtin_series() + list(extra_series)
     static = _static(division_year)
     grid = pd.MultiIndex.from_product([static["kunta"], YEARS], names=list(KEYS)).to_frame(index=False)
