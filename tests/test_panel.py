@@ -163,3 +163,10 @@ def test_panel_command_writes_atomically(tmp_path, capsys):
     assert out.exists() and (out.parent / "codebook.csv").exists()
     assert [p.name for p in out.parent.iterdir() if p.name.startswith(".")] == []
     read_panel(out)
+
+
+def test_build_is_deterministic_and_round_trips(tmp_path, panel_path, panel):
+    again = build_panel(out_path=tmp_path / "panel.parquet")
+    pd.testing.assert_frame_equal(again, panel)
+    assert panel_mod.panel_sha256(tmp_path / "panel.parquet") == panel_mod.panel_sha256(panel_path)
+    assert (tmp_path / "codebook.csv").read_bytes() == (panel_path.parent / "codebook.csv").read_bytes()

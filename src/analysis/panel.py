@@ -420,7 +420,6 @@ def read_panel(path: str | Path) -> pd.DataFrame:
     if not path.exists():
         raise InputError(f"panel {path} not found; run `kuntakokeilu panel` (or `make data`) to build it")
     panel = pd.read_parquet(path)
-    panel["kunta"] = panel["kunta"].astype(object)
     return validate_panel(panel)
 
 
