@@ -114,3 +114,16 @@ def test_design_pool_options(capsys):
     assert 0 < len(data["control_municipalities"]) < 238
     assert main(["design", "--model", "kela_cooperation", "--pool", "matched"]) == 2
     assert "--outcome" in capsys.readouterr().err
+
+
+def test_outcome_catalogue_matches_panel(panel):
+    from analysis.outcomes import CATALOGUE, label, outcomes_of
+
+    assert set(CATALOGUE) == set(registry.models())
+    for model, entry in CATALOGUE.items():
+        for var in (*entry.outcomes, *entry.secondary, *entry.covariates):
+            assert var in panel.columns, (model, var)
+            assert label(var) != var
+    assert outcomes_of("supervision") == []
+    with pytest.raises(InputError, match="valid choices"):
+        outcomes_of("welfare")

@@ -84,3 +84,11 @@ def test_reference_files_are_checked_and_reproducible(tmp_path):
     (tmp_path / registry.REGISTRY_FILE).write_bytes(bytes(data))
     with pytest.raises(DataIntegrityError, match=registry.REGISTRY_FILE):
         raw.raw_path(registry.REGISTRY_FILE, tmp_path)
+
+
+def test_unit_table():
+    table = registry.unit_table()
+    assert len(table) == 16
+    assert int(table[registry.models()].to_numpy().sum()) == 29
+    assert table["n_municipalities"].sum() == 55  # 2023 division; no municipality is in two units
+    assert table.set_index("unit_id").loc["lappeenranta_group", "joint_authority"]

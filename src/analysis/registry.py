@@ -140,3 +140,20 @@ def unit_of(kunta, model: str) -> str | None:
     """The unit through which ``kunta`` runs ``model`` (None if it does not)."""
     found = units_of(kunta, model)
     return found[0] if found else None
+
+
+def unit_table(division_year: int = DIVISION_YEAR) -> pd.DataFrame:
+    """One row per pilot unit: unit_id, unit_fi, municipalities (harmonised codes, space-
+    separated), n_municipalities, joint_authority (Eksote), and one 0/1 column per model."""
+    reg = registry_frame()
+    rows = []
+    for unit in units():
+        sub = reg[reg["unit_id"] == unit]
+        codes = members(unit, division_year)
+        row = {"unit_id": unit, "unit_fi": sub["unit_fi"].iloc[0], "municipalities": " ".join(codes),
+               "n_municipalities": len(codes),
+               "joint_authority": bool((sub["member_kind"] == "joint_authority").any())}
+        for m in models():
+            row[m] = int(m in set(sub["model_id"]))
+        rows.append(row)
+    return pd.DataFrame(rows)
