@@ -1,0 +1,545 @@
+"""Difference-in-differences for a block design: 2x2 DiD and two-way fixed effects (TWFE).
+
+``twfe_did`` fits ``y_it = a_i + l_t + b·D_it + X_it'g + e_it`` with linearmodels ``PanelOLS``
+(unit and period effects absorbed); ``did_2x2`` compares the change in unit means from the
+pre-period (before the common adoption time) to the post-period between treated and control
+units, as the regression ``ΔY_i = c + b·T_i + X_i'g + e_i`` (Card & Krueger 1994, Table 4).
+
+Inference (``inference=``):
+
+- ``"cluster"``: CR1 cluster-robust at the treatment-assignment unit (``cluster``, default the
+  unit); ``q = G/(G-1)·(N-1)/(N-K)`` and ``t(G-1)``; ``K`` counts absorbed effects except those
+  nested in the clusters — the Stata ``reghdfe`` / R ``fixest`` default (see
+  :mod:`analysis.inference.cluster`). With one treated cluster the SE is not reported.
+- ``"wild"``: wild cluster restricted bootstrap, p-value and interval by test inversion
+  (:mod:`analysis.inference.wild_bootstrap`); refused with one treated cluster.
+- ``"ri"``: randomization inference over placebo cluster assignments
+  (:mod:`analysis.inference.randomization`).
+- ``"iid"`` (``did_2x2`` only): classical OLS standard errors, as in Card & Krueger's Table 4.
+
+The treatment column is the 0/1 status of each unit-period row; a unit's adoption time is its
+first period with 1 (:func:`analysis.estimators.panel_data.adoption_times`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ..errors import InputError, choices_message
+from ..inference import INFERENCE_METHODS, ONE_TREATED_CLUSTER_WARNING
+from ..inference.cluster import SmallSample, cr1_covariance
+from ..results import Design, EstimationResult
+from .panel_data import adoption_times, validate_panel
+
+FEW_TREATED_CLUSTERS = 10
+CONTROL_POOL = "units never treated in the data"
+
+
+@dataclass
+class PanelDesign:
+    """A validated panel as arrays, with its clusters and the absorbed-effects projection."""
+
+    frame: pd.DataFrame
+    unit: str
+    time: str
+    outcome: str
+    treated: str
+    covariates: list[str]
+    cluster: str
+    unit_codes: np.ndarray
+    time_codes: np.ndarray
+    cluster_codes: np.ndarray
+    units: pd.Index
+    times: np.ndarray
+    clusters: pd.Index
+    adoption: pd.Series  # per unit, NaN = never treated
+    balanced: bool
+    units_nested_in_clusters: bool
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def n_obs(self) -> int:
+        return len(self.frame)
+
+    @property
+    def n_units(self) -> int:
+        return len(self.units)
+
+    @property
+    def n_periods(self) -> int:
+        return len(self.times)
+
+    @property
+    def n_clusters(self) -> int:
+        return len(self.clusters)
+
+    @property
+    def treated_unit_labels(self) -> pd.Index:
+        return self.adoption.index[self.adoption.notna()]
+
+    @property
+    def cluster_adoption(self) -> np.ndarray:
+        """Adoption time per cluster (``inf`` = never treated)."""
+        adopt = self.frame[self.unit].map(self.adoption).to_numpy(dtype=float)
+        adopt = np.where(np.isnan(adopt), np.inf, adopt)
+        per = pd.Series(adopt).groupby(self.cluster_codes)
+        if (per.nunique() > 1).any():
+            raise InputError(
+                f"units in the same cluster ({self.cluster!r}) have different adoption times; "
+                "randomization inference re-assigns whole clusters, so treatment must be "
+                "assigned at the cluster level"
+            )
+        return per.first().to_numpy()
+
+    @property
+    def n_treated_clusters(self) -> int:
+        d = self.frame[self.treated].to_numpy()
+        return int(len(np.unique(self.cluster_codes[d == 1])))
+
+    @property
+    def years(self) -> tuple[int, int]:
+        return int(self.times.min()), int(self.times.max())
+
+    def absorb(self, M: np.ndarray) -> np.ndarray:
+        """Partial out unit and period effects (exact for balanced panels, else alternating
+        projections to 1e-12)."""
+        M = np.asarray(M, dtype=float)
+        if M.ndim == 1:
+            return self.absorb(M[:, None])[:, 0]
+        if self.balanced:
+            cube = M.reshape(self.n_units, self.n_periods, -1)
+            cube = cube - cube.mean(axis=1, keepdims=True)
+            cube = cube - cube.mean(axis=0, keepdims=True)
+            return cube.reshape(M.shape)
+        out = M.copy()
+        n_u = np.bincount(self.unit_codes)[:, None]
+        n_t = np.bincount(self.time_codes)[:, None]
+        for _ in range(10_000):
+            su = np.zeros((self.n_units, out.shape[1]))
+            np.add.at(su, self.unit_codes, out)
+            out -= (su / n_u)[self.unit_codes]
+            st = np.zeros((self.n_periods, out.shape[1]))
+            np.add.at(st, self.time_codes, out)
+            mt = st / n_t
+            out -= mt[self.time_codes]
+            if np.max(np.abs(mt)) < 1e-12 * max(1.0, np.max(np.abs(M))):
+                su = np.zeros((self.n_units, out.shape[1]))
+                np.add.at(su, self.unit_codes, out)
+                if np.max(np.abs(su / n_u)) < 1e-11 * max(1.0, np.max(np.abs(M))):
+                    break
+        return out
+
+    def k_absorbed(self) -> int:
+        """Absorbed effects counted in K (units nested in clusters count as one intercept)."""
+        if self.units_nested_in_clusters:
+            return self.n_periods
+        return self.n_units + self.n_periods - 1
+
+
+def prepare_panel(
+    data: pd.DataFrame,
+    *,
+    unit: str,
+    time: str,
+    outcome: str,
+    treated: str,
+    covariates: Sequence[str] = (),
+    cluster: str | None = None,
+) -> PanelDesign:
+    """Validate the panel and build the arrays the estimators share."""
+    covariates = list(covariates or ())
+    frame = validate_panel(
+        data, unit=unit, time=time, outcome=outcome, treated=treated,
+        covariates=covariates, cluster=cluster,
+    )
+    cluster_col = cluster or unit
+    adoption = adoption_times(frame, unit=unit, time=time, treated=treated)
+    unit_codes, units = pd.factorize(frame[unit], sort=True)
+    time_codes, times = pd.factorize(frame[time], sort=True)
+    cluster_codes, clusters = pd.factorize(frame[cluster_col], sort=True)
+    n_u, n_t = len(units), len(times)
+    balanced = len(frame) == n_u * n_t
+    nested = bool((pd.Series(cluster_codes).groupby(unit_codes).nunique() <= 1).all())
+    warnings = []
+    if not nested:
+        warnings.append(
+            f"units are not nested in clusters ({cluster_col!r}): treatment should be clustered "
+            "at the level it was assigned"
+        )
+    if len(clusters) < 2:
+        raise InputError(f"cluster column {cluster_col!r} has only one cluster")
+    if n_t < 2:
+        raise InputError(f"the panel has only one period ({time!r})")
+    return PanelDesign(
+        frame=frame, unit=unit, time=time, outcome=outcome, treated=treated,
+        covariates=covariates, cluster=cluster_col,
+        unit_codes=np.asarray(unit_codes), time_codes=np.asarray(time_codes),
+        cluster_codes=np.asarray(cluster_codes), units=pd.Index(units),
+        times=np.asarray(times, dtype=float), clusters=pd.Index(clusters), adoption=adoption,
+        balanced=balanced, units_nested_in_clusters=nested, warnings=warnings,
+    )
+
+
+def check_inference(inference: str, allowed: Sequence[str] = INFERENCE_METHODS) -> None:
+    if inference not in allowed:
+        raise InputError(choices_message("inference", inference, allowed))
+
+
+def inference_warnings(design: PanelDesign, inference: str) -> list[str]:
+    out = list(design.warnings)
+    g1 = design.n_treated_clusters
+    if g1 == 1:
+        out.append(ONE_TREATED_CLUSTER_WARNING)
+    elif inference == "cluster" and g1 < FEW_TREATED_CLUSTERS:
+        out.append(
+            f"{g1} treated clusters: cluster-robust t-tests over-reject with few treated "
+            "clusters (MacKinnon & Webb 2017); prefer inference='wild' or 'ri'"
+        )
+    if design.adoption.dropna().nunique() > 1:
+        out.append(
+            "staggered adoption: TWFE compares later- with earlier-treated units and can weight "
+            "effects negatively (Goodman-Bacon 2021); consider a heterogeneity-robust estimator"
+        )
+    return out
+
+
+def refuse_wild_with_one_treated_cluster(design: PanelDesign) -> None:
+    if design.n_treated_clusters < 2:
+        raise InputError(
+            "the wild cluster bootstrap is unreliable with 1 treated cluster (MacKinnon & Webb "
+            "2017); use inference='ri', or method 'sc' / 'sdid' with placebo inference"
+        )
+
+
+def _panel_ols(design: PanelDesign, regressors: pd.DataFrame) -> tuple[pd.Series, np.ndarray, list[str]]:
+    """Fit with linearmodels PanelOLS (unit and period effects); return params, the clustered
+    covariance without the (N-1)/(N-K) factor (G/(G-1) only) and the kept regressor names."""
+    from linearmodels.panel import PanelOLS
+
+    f = design.frame
+    index = pd.MultiIndex.from_arrays([design.unit_codes, f[design.time].to_numpy()])
+    y = pd.Series(f[design.outcome].to_numpy(dtype=float), index=index, name=design.outcome)
+    X = regressors.set_axis(index)
+    clusters = pd.DataFrame({"cluster": design.cluster_codes}, index=index)
+    model = PanelOLS(y, X, entity_effects=True, time_effects=True, drop_absorbed=True,
+                     check_rank=False)
+    fit = model.fit(cov_type="clustered", clusters=clusters, group_debias=True, debiased=False)
+    kept = list(fit.params.index)
+    return fit.params, fit.cov.loc[kept, kept].to_numpy(), kept
+
+
+@dataclass
+class FWLFit:
+    """OLS on the partialled design: arrays the bootstrap and randomization inference reuse."""
+
+    X: np.ndarray
+    y: np.ndarray
+    beta: np.ndarray
+    resid: np.ndarray
+    cov: np.ndarray
+    small_sample: SmallSample
+
+
+def fwl_fit(design: PanelDesign, X_raw: np.ndarray, k_absorbed: int) -> FWLFit:
+    X = design.absorb(X_raw)
+    y = design.absorb(design.frame[design.outcome].to_numpy(dtype=float))
+    bread = np.linalg.pinv(X.T @ X)
+    beta = bread @ (X.T @ y)
+    resid = y - X @ beta
+    cov, ss = cr1_covariance(X, resid, design.cluster_codes, n_params=X.shape[1] + k_absorbed,
+                             bread=bread)
+    return FWLFit(X, y, beta, resid, cov, ss)
+
+
+def _design_record(design: PanelDesign, estimator: str, inference: str, extra: dict) -> Design:
+    return Design(
+        estimator=estimator, inference=inference, n_units=design.n_units,
+        n_treated_units=len(design.treated_unit_labels), n_periods=design.n_periods,
+        n_clusters=design.n_clusters, n_treated_clusters=design.n_treated_clusters,
+        cluster=design.cluster, control_pool=CONTROL_POOL, years=design.years,
+        outcome=design.outcome, extra=extra,
+    )
+
+
+def twfe_did(
+    data: pd.DataFrame,
+    *,
+    unit: str,
+    time: str,
+    outcome: str,
+    treated: str,
+    covariates: Sequence[str] = (),
+    cluster: str | None = None,
+    inference: str = "cluster",
+    reps: int = 9999,
+    seed: int = 0,
+    weights: str = "auto",
+    level: float = 0.95,
+) -> EstimationResult:
+    """TWFE DiD: coefficient ``att`` on the treatment status with unit and period effects.
+
+    ``weights`` chooses the wild-bootstrap weights (``auto``: Webb below 12 clusters, else
+    Rademacher). See the module docstring for the inference options.
+    """
+    check_inference(inference)
+    design = prepare_panel(data, unit=unit, time=time, outcome=outcome, treated=treated,
+                           covariates=covariates, cluster=cluster)
+    if inference == "wild":
+        refuse_wild_with_one_treated_cluster(design)
+    f = design.frame
+    regressors = pd.DataFrame({"att": f[treated].to_numpy(dtype=float)})
+    for c in design.covariates:
+        regressors[c] = f[c].to_numpy(dtype=float)
+    params, cov_g, kept = _panel_ols(design, regressors)
+    if "att" not in kept:
+        raise InputError("the treatment is collinear with the unit and period effects")
+    warnings = inference_warnings(design, inference)
+    dropped = [c for c in regressors.columns if c not in kept]
+    if dropped:
+        warnings.append(f"covariate(s) absorbed by the fixed effects and dropped: {dropped}")
+    k_abs = design.k_absorbed()
+    # The coefficients come from PanelOLS; the CR1 covariance is computed on the FWL-partialled
+    # design with the reghdfe/fixest K (linearmodels' own clustered covariance with absorbed
+    # entity effects rescales by the number of absorbed effects: sqrt(2) larger on a 2-period
+    # panel, which is not the convention of reghdfe / fixest).
+    fwl = fwl_fit(design, regressors[kept].to_numpy(), k_abs)
+    if not np.allclose(fwl.beta, params.to_numpy(), rtol=1e-6, atol=1e-8 * (1 + np.abs(fwl.beta).max())):
+        raise RuntimeError("PanelOLS and the partialled regression disagree")  # pragma: no cover
+    ss = fwl.small_sample
+    se = pd.Series(np.sqrt(np.diag(fwl.cov)), index=kept)
+    extra = {"small_sample": ss.describe(), "fixed_effects": [unit, time],
+             "covariates": [c for c in kept if c != "att"]}
+    fit_frame = regressors[kept].to_numpy()
+    return _finish(design, "twfe", inference, params, se, ss, fit_frame, k_abs, warnings,
+                   extra, reps=reps, seed=seed, weights=weights, level=level)
+
+
+def _finish(design, estimator, inference, params, se, ss, X_raw, k_abs, warnings, extra, *,
+            reps, seed, weights, level):
+    """Attach the chosen inference for ``att`` and build the result."""
+    one = design.n_treated_clusters < 2
+    if one:
+        se = se.copy()
+        se["att"] = np.nan
+    details: dict = {}
+    pvalues = None
+    ci = None
+    df = ss.df
+    if inference == "cluster":
+        pass
+    elif inference == "wild":
+        from ..inference.wild_bootstrap import wild_cluster_bootstrap
+
+        fit = fwl_fit(design, X_raw, k_abs)
+        res = wild_cluster_bootstrap(fit.X, fit.y, design.cluster_codes, coefs=[0], reps=reps,
+                                     weights=weights, seed=seed, level=level)[0]
+        details["wild_bootstrap"] = res.to_dict()
+        details["cluster_se"] = float(se["att"])
+        extra["bootstrap_weights"] = res.weights
+        pvalues, ci = _override(params, se, "att", res.p_value, res.ci_low, res.ci_high)
+        se = se.copy()
+        se["att"] = np.nan
+        warnings = warnings + [f"wild cluster restricted bootstrap ({res.weights} weights, "
+                               f"{res.reps} draws{', enumerated' if res.enumerated else ''}): "
+                               "the coefficient has a p-value and interval but no SE"]
+    elif inference == "ri":
+        res = _randomization(design, X_raw, reps=reps, seed=seed, level=level)
+        details["randomization"] = res.to_dict()
+        details["min_p_value"] = res.min_p_value
+        details["cluster_se"] = float(se["att"])
+        pvalues, ci = _override(params, se, "att", res.p_value, res.ci_low, res.ci_high)
+        se = se.copy()
+        se["att"] = np.nan
+        warnings = [w for w in warnings if w != ONE_TREATED_CLUSTER_WARNING] + (
+            [f"1 treated cluster: randomization p-value cannot fall below {res.min_p_value:.3g}"]
+            if one else [])
+        warnings.append(
+            f"randomization inference over {res.n_assignments} placebo assignments "
+            f"({'all' if res.enumerated else 'sampled'}); smallest attainable p-value "
+            f"{res.min_p_value:.3g}; interval by inversion under a constant effect"
+        )
+    return EstimationResult(
+        params, se, _design_record(design, estimator, inference, extra), pvalues=pvalues, ci=ci,
+        ci_level=level, df_resid=df, details=details, warnings=warnings, nobs=design.n_obs,
+    )
+
+
+def _override(params, se, term, p, lo, hi):
+    df_ci = pd.DataFrame({"lower": np.nan, "upper": np.nan}, index=params.index)
+    df_ci.loc[term] = [lo, hi]
+    pvalues = pd.Series(np.nan, index=params.index)
+    pvalues[term] = p
+    return pvalues, df_ci
+
+
+def _randomization(design: PanelDesign, X_raw: np.ndarray, *, reps, seed, level):
+    """RI for the first column of ``X_raw`` (the treatment); other columns are nuisance."""
+    from ..inference.randomization import randomization_inference
+
+    W = design.absorb(X_raw[:, 1:]) if X_raw.shape[1] > 1 else None
+    if W is not None:
+        proj = np.linalg.pinv(W.T @ W) @ W.T
+
+    def partial(M):
+        Mt = design.absorb(M)
+        if W is not None:
+            Mt = Mt - W @ (proj @ Mt)
+        return Mt
+
+    y = design.frame[design.outcome].to_numpy(dtype=float)
+    return randomization_inference(
+        resid_y=partial(y[:, None])[:, 0], treatment=X_raw[:, 0], partial=partial,
+        time=design.frame[design.time].to_numpy(dtype=float),
+        cluster_codes=design.cluster_codes, cluster_adoption=design.cluster_adoption,
+        reps=reps, seed=seed, level=level,
+    )
+
+
+def did_2x2(
+    data: pd.DataFrame,
+    *,
+    unit: str,
+    time: str,
+    outcome: str,
+    treated: str,
+    covariates: Sequence[str] = (),
+    cluster: str | None = None,
+    inference: str = "cluster",
+    reps: int = 9999,
+    seed: int = 0,
+    weights: str = "auto",
+    level: float = 0.95,
+) -> EstimationResult:
+    """2x2 DiD on pre/post unit means: ``ΔY_i = c + att·T_i + X_i'g + e_i``.
+
+    ``ΔY_i`` is the mean outcome of unit ``i`` in periods from the common adoption time on minus
+    its mean before; ``T_i`` marks treated units; covariates enter as pre-period unit means.
+    Every unit needs at least one pre and one post period. Inference: ``cluster`` (CR1 over
+    ``cluster``, default the unit, which is HC1: ``G/(G-1)·(N-1)/(N-K)`` with ``N = G``),
+    ``iid`` (classical OLS SE), ``wild``, ``ri``.
+    """
+    check_inference(inference, (*INFERENCE_METHODS, "iid"))
+    design = prepare_panel(data, unit=unit, time=time, outcome=outcome, treated=treated,
+                           covariates=covariates, cluster=cluster)
+    adopt = design.adoption.dropna().unique()
+    if len(adopt) > 1:
+        raise InputError(
+            f"did_2x2 needs one adoption time; found {sorted(adopt)[:10]} "
+            "(use a staggered estimator)"
+        )
+    if inference == "wild":
+        refuse_wild_with_one_treated_cluster(design)
+    t0 = float(adopt[0])
+    f = design.frame
+    post = f[time].to_numpy(dtype=float) >= t0
+    cols = [outcome, *design.covariates]
+    g = f.assign(_post=post).groupby([unit, "_post"])[cols].mean().unstack("_post")
+    dy = g[(outcome, True)] - g[(outcome, False)]
+    missing = dy.index[dy.isna()]
+    if len(missing):
+        raise InputError(
+            f"unit(s) without both a pre- and a post-period observation: "
+            f"{', '.join(map(str, missing[:10]))}"
+        )
+    unit_cluster = f.groupby(unit)[design.cluster].first().reindex(dy.index)
+    treat = dy.index.isin(design.treated_unit_labels).astype(float)
+    Xc = [np.ones(len(dy)), treat] + [g[(c, False)].to_numpy() for c in design.covariates]
+    X = np.column_stack(Xc)
+    names = ["const", "att", *design.covariates]
+    y = dy.to_numpy(dtype=float)
+    bread = np.linalg.pinv(X.T @ X)
+    beta = bread @ X.T @ y
+    resid = y - X @ beta
+    codes, uniq = pd.factorize(unit_cluster, sort=True)
+    n, k = X.shape
+    warnings = [w for w in inference_warnings(design, inference) if not w.startswith("staggered")]
+    extra = {"adoption_time": t0, "covariates": list(design.covariates),
+             "regression": "change in unit means (post - pre) on treated indicator"}
+    if inference == "iid":
+        sigma2 = resid @ resid / (n - k)
+        cov = sigma2 * bread
+        ss = SmallSample(n, k, len(uniq))
+        df = n - k
+        extra["small_sample"] = f"classical OLS: sigma^2 = RSS/(N-K), N={n}, K={k}; t({df})"
+        se = pd.Series(np.sqrt(np.diag(cov)), index=names)
+        params = pd.Series(beta, index=names)
+        return EstimationResult(params, se, _design_record(design, "did_2x2", inference, extra),
+                                df_resid=df, warnings=warnings, nobs=n,
+                                details={"sigma": float(np.sqrt(sigma2))})
+    cov, ss = cr1_covariance(X, resid, np.asarray(codes), n_params=k, bread=bread)
+    extra["small_sample"] = ss.describe()
+    params = pd.Series(beta, index=names)
+    se = pd.Series(np.sqrt(np.diag(cov)), index=names)
+    # reorder so that att is first for the inference helpers (first column = treatment)
+    order = [1, 0, *range(2, k)]
+    cross = _CrossSection(design, X[:, order], y, np.asarray(codes), t0, treat)
+    return cross.finish(params, se, ss, warnings, extra, inference, reps=reps, seed=seed,
+                        weights=weights, level=level)
+
+
+@dataclass
+class _CrossSection:
+    """The collapsed 2x2 regression, for wild bootstrap and randomization inference."""
+
+    design: PanelDesign
+    X: np.ndarray  # treatment first, then constant and covariates
+    y: np.ndarray
+    codes: np.ndarray
+    t0: float
+    treat: np.ndarray
+
+    def finish(self, params, se, ss, warnings, extra, inference, *, reps, seed, weights, level):
+        design = self.design
+        details: dict = {}
+        pvalues = ci = None
+        one = design.n_treated_clusters < 2
+        if one:
+            se = se.copy()
+            se["att"] = np.nan
+        if inference == "wild":
+            from ..inference.wild_bootstrap import wild_cluster_bootstrap
+
+            res = wild_cluster_bootstrap(self.X, self.y, self.codes, coefs=[0], reps=reps,
+                                         weights=weights, seed=seed, level=level)[0]
+            details["wild_bootstrap"] = res.to_dict()
+            details["cluster_se"] = float(se["att"])
+            pvalues, ci = _override(params, se, "att", res.p_value, res.ci_low, res.ci_high)
+            se = se.copy()
+            se["att"] = np.nan
+        elif inference == "ri":
+            from ..inference.randomization import randomization_inference
+
+            W = self.X[:, 1:]
+            proj = np.linalg.pinv(W.T @ W) @ W.T
+
+            def partial(M):
+                return M - W @ (proj @ M)
+
+            cl_adopt = pd.Series(np.where(self.treat == 1, 0.0, np.inf)).groupby(self.codes)
+            if (cl_adopt.nunique() > 1).any():
+                raise InputError("treated and control units share a cluster; randomization "
+                                 "inference re-assigns whole clusters")
+            res = randomization_inference(
+                resid_y=partial(self.y[:, None])[:, 0], treatment=self.treat, partial=partial,
+                time=np.zeros(len(self.y)), cluster_codes=self.codes,
+                cluster_adoption=cl_adopt.first().to_numpy(), reps=reps, seed=seed, level=level)
+            details["randomization"] = res.to_dict()
+            details["min_p_value"] = res.min_p_value
+            details["cluster_se"] = float(se["att"])
+            pvalues, ci = _override(params, se, "att", res.p_value, res.ci_low, res.ci_high)
+            se = se.copy()
+            se["att"] = np.nan
+            warnings = [w for w in warnings if w != ONE_TREATED_CLUSTER_WARNING]
+            warnings.append(f"randomization inference over {res.n_assignments} placebo "
+                            f"assignments; smallest attainable p-value {res.min_p_value:.3g}")
+        elif one:
+            pvalues = pd.Series(2 * stats.t(ss.df).sf(np.abs(params / se)), index=params.index)
+        return EstimationResult(
+            params, se, _design_record(design, "did_2x2", inference, extra), pvalues=pvalues,
+            ci=ci, ci_level=level, df_resid=ss.df, details=details, warnings=warnings,
+            nobs=len(self.y),
+        )

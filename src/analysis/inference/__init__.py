@@ -1,0 +1,13 @@
+"""Inference for few treated clusters.
+
+- :mod:`.cluster`: CR1 cluster-robust covariance with explicit small-sample choices.
+- :mod:`.wild_bootstrap`: wild cluster restricted bootstrap (Rademacher / Webb), test inversion.
+- :mod:`.randomization`: randomization inference over placebo cluster assignments.
+- :mod:`.inversion`: confidence intervals by test inversion.
+
+Estimators take ``inference`` in :data:`INFERENCE_METHODS`.
+"""
+INFERENCE_METHODS = ("cluster", "wild", "ri")
+ONE_TREATED_CLUSTER_WARNING = (
+    "1 treated cluster: cluster-robust SE not reported; use placebo inference"
+)
