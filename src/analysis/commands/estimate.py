@@ -117,8 +117,12 @@ def _num(v):
     return None if math.isnan(v) or math.isinf(v) else v
 
 
-def result_json(method: str, result) -> dict:
-    """The issue's JSON object: one headline estimate (``att``), null where undefined."""
+def result_json(method: str, result, inference: str | None = None) -> dict:
+    """The issue's JSON object: one headline estimate (``att``), null where undefined.
+
+    ``inference`` is the option used (cluster, wild, ri, placebo); the estimator's own longer
+    description is in ``details["inference_detail"]``.
+    """
     from ..results import jsonable
 
     if "att" in result.params.index:
@@ -142,9 +146,10 @@ def result_json(method: str, result) -> dict:
             details[key] = result.details[key]
     details["warnings"] = list(result.warnings)
     d = result.design
+    details["inference_detail"] = d.inference
     return jsonable({
         "method": method, "estimate": _num(estimate), "se": _num(se), "ci_low": _num(lo),
-        "ci_high": _num(hi), "p_value": _num(p), "inference": d.inference,
+        "ci_high": _num(hi), "p_value": _num(p), "inference": inference or d.inference,
         "n_units": d.n_units, "n_treated_units": d.n_treated_units, "n_periods": d.n_periods,
         "details": details,
     })
@@ -153,7 +158,8 @@ def result_json(method: str, result) -> dict:
 def run(args: argparse.Namespace) -> int:
     result = estimate_from_args(args)
     if args.json:
-        print(json.dumps(result_json(args.method, result), ensure_ascii=False))
+        inference = args.inference or METHODS[args.method][2]
+        print(json.dumps(result_json(args.method, result, inference), ensure_ascii=False))
     else:
         print(result.summary)
     sys.stdout.flush()
