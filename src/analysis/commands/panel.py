@@ -12,11 +12,15 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
+    from ..live.config import configured_series
     from ..panel import build_panel
 
     lines = []
     log = (lambda m: lines.append(m)) if args.quiet else (lambda m: print(f">> panel: {m}", flush=True))
-    build_panel(out_path=args.out, log=log)
+    extra = configured_series()  # fetched snapshots declared in data/fetched_sources.yaml
+    if extra:
+        log(f"adding {len(extra)} fetched series from data/fetched_sources.yaml: {', '.join(s.name for s in extra)}")
+    build_panel(extra_series=extra, out_path=args.out, log=log)
     if args.quiet and lines:
         print(f">> panel: {lines[-2] if len(lines) > 1 else lines[-1]}")
     return 0
