@@ -66,15 +66,16 @@ def snapshot_name(prefix: str, retrieved_at: dt.datetime, suffix: str = ".csv") 
 
 def _manifest_text_with(row: dict, manifest: Path) -> str:
     """The manifest's current text plus one row, in the manifest's own column order."""
-    text = manifest.read_text(encoding="utf-8")
-    header = next(csv.reader(io.StringIO(text)))
+    text = manifest.read_bytes().decode("utf-8")  # bytes: keep the existing line endings exactly
+    header = next(csv.reader(io.StringIO(text, newline="")))
     missing = [c for c in MANIFEST_COLUMNS if c not in header]
     if missing:
         raise InputError(f"{manifest} lacks column(s) {missing}; cannot register a new snapshot")
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerow([row.get(c, "") for c in header])
+    ending = "\r\n" if "\r\n" in text.split("\n", 1)[0] + "\n" else "\n"
+    buffer = io.StringIO(newline="")
+    csv.writer(buffer, lineterminator=ending).writerow([row.get(c, "") for c in header])
     if text and not text.endswith("\n"):
-        text += "\n"
+        text += ending
     return text + buffer.getvalue()
 
 
@@ -126,7 +127,7 @@ def write_snapshot(
         }
         text = _manifest_text_with(row, manifest)
         with atomic_path(manifest, suffix=".csv") as tmp:
-            tmp.write_text(text, encoding="utf-8")
+            tmp.write_bytes(text.encode("utf-8"))
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             target.unlink()
