@@ -195,3 +195,11 @@ def test_bad_query_file(root, server, tmp_path, capsys):
     q.write_text("{not json")
     assert fetch(root, server, "--table", PX_TABLE, "--query", str(q), service="statfin") == 2
     assert "not valid JSON" in capsys.readouterr().err
+
+
+def test_progress_is_shown_for_multi_request_fetches(root, server, capsys):
+    client = SotkanetClient(url=server.sotkanet_url, backoff_base=0.001, rate_limit=None)
+    fetchers.fetch_sotkanet(127, [2019, 2023], client=client, raw_dir=root / "data" / "raw", progress=True,
+                            years_per_request=1)
+    err = capsys.readouterr().err
+    assert "Sotkanet 127" in err and "2/2" in err
