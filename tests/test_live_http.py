@@ -6,7 +6,6 @@ recording ``sleep`` so that backoff and Retry-After waits are checked without wa
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from http_server import API, Fault, RecordedApiServer

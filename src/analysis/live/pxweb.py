@@ -16,7 +16,7 @@ import fnmatch
 import itertools
 import math
 import os
-from typing import Any, Sequence
+from typing import Any
 
 import pandas as pd
 
