@@ -122,3 +122,25 @@ def test_result_object_is_complete():
     assert d["design"]["cluster"] == "cluster"
     assert set(r.to_frame().columns) >= {"estimate", "std_error", "pvalue", "ci_lower", "ci_upper"}
     assert "att" in r.summary
+
+
+def test_2x2_wild_and_twfe_ri_with_covariates():
+    df = simulate_panel(n_clusters=20, n_treated_clusters=5, effect=2.0, seed=9)
+    r = did_2x2(df, unit="unit", time="year", outcome="y", treated="treated", cluster="cluster",
+                inference="wild", reps=999, covariates=["x"])
+    ci = r.conf_int()
+    assert ci.loc["att", "lower"] < r.params["att"] < ci.loc["att", "upper"]
+    assert r.details["wild_bootstrap"]["weights"] == "rademacher"  # 20 clusters >= 12
+    r = twfe_did(df, unit="unit", time="year", outcome="y", treated="treated", cluster="cluster",
+                 inference="ri", reps=499, covariates=["x"])
+    assert 0 < r.pvalues["att"] <= 1 and "x" in r.params.index
+
+
+def test_staggered_adoption_warns_and_2x2_refuses():
+    df = simulate_panel(n_clusters=12, n_treated_clusters=4, seed=3)
+    first = df.loc[df.treated == 1, "unit"].iloc[0]
+    df.loc[(df.unit == first) & (df.year == 2015), "treated"] = 0
+    r = twfe_did(df, unit="unit", time="year", outcome="y", treated="treated")
+    assert any(w.startswith("staggered adoption") for w in r.warnings)
+    with pytest.raises(InputError, match="one adoption time"):
+        did_2x2(df, unit="unit", time="year", outcome="y", treated="treated")
