@@ -247,6 +247,8 @@ class RecordedApiServer:
             return 404, {"error": f"no such resource {path}"}
         if path.startswith(PXWEB_PREFIX):
             rest = path[len(PXWEB_PREFIX):].strip("/")
+            if rest == "" and "config" in query:  # live limits (fields read by rOpenGov/pxweb)
+                return 200, {"maxValues": self.max_values, "maxCalls": 30, "timeWindow": 10, "CORS": True}
             if rest != PX_TABLE:
                 return 404, {"error": f"table {rest} not found"}
             if method == "GET":

@@ -159,3 +159,9 @@ def test_metadata_and_full_query():
     q = full_query(META)
     assert [v["code"] for v in q["query"]] == ["Vuosi", "Sukupuoli", "Ikä", "Tiedot"]
     assert count_values(META, q) == 90
+
+
+def test_server_limits(server):
+    limits = make_client(server).server_limits()
+    assert limits["maxValues"] == 25 and limits["maxCalls"] == 30 and limits["timeWindow"] == 10
+    assert server.requests[-1].query == {"config": [""]}
