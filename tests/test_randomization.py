@@ -29,14 +29,21 @@ def test_exact_pvalue_matches_brute_force_and_min_p():
     # brute force: refit TWFE with each placebo pair of clusters treated
     import itertools
     post = df.year >= 2015
-    stats = []
+    coefs, tstats = [], []
     for pair in itertools.combinations(range(10), 2):
         d = (df.cluster.isin(pair) & post).astype(int)
-        stats.append(twfe_did(df.assign(treated=d), unit="unit", time="year", outcome="y",
-                              treated="treated", cluster="cluster").params["att"])
-    obs = r.params["att"]
-    p = np.mean(np.abs(stats) >= abs(obs) * (1 - 1e-10))
-    assert r.pvalues["att"] == pytest.approx(p)
+        fit = twfe_did(df.assign(treated=d), unit="unit", time="year", outcome="y",
+                       treated="treated", cluster="cluster")
+        coefs.append(fit.params["att"])
+        tstats.append(fit.tstats["att"])
+    obs = twfe_did(df, unit="unit", time="year", outcome="y", treated="treated", cluster="cluster")
+    p_t = np.mean(np.abs(tstats) >= abs(obs.tstats["att"]) * (1 - 1e-10))
+    assert r.pvalues["att"] == pytest.approx(p_t)  # RI-t (default)
+    assert r.details["randomization"]["statistic"] == "t"
+    r_coef = twfe_did(df, unit="unit", time="year", outcome="y", treated="treated",
+                      cluster="cluster", inference="ri", ri_statistic="coef")
+    p_b = np.mean(np.abs(coefs) >= abs(obs.params["att"]) * (1 - 1e-10))
+    assert r_coef.pvalues["att"] == pytest.approx(p_b)
 
 
 def test_interval_covers_estimate_and_2x2_ri():

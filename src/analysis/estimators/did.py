@@ -279,11 +279,13 @@ def twfe_did(
     seed: int = 0,
     weights: str = "auto",
     level: float = 0.95,
+    ri_statistic: str = "t",
 ) -> EstimationResult:
     """TWFE DiD: coefficient ``att`` on the treatment status with unit and period effects.
 
     ``weights`` chooses the wild-bootstrap weights (``auto``: Webb below 12 clusters, else
-    Rademacher). See the module docstring for the inference options.
+    Rademacher). ``ri_statistic``: ``"t"`` (RI-t, default) or ``"coef"`` for randomization
+    inference. See the module docstring for the inference options.
     """
     check_inference(inference)
     design = prepare_panel(data, unit=unit, time=time, outcome=outcome, treated=treated,
@@ -315,11 +317,12 @@ def twfe_did(
              "covariates": [c for c in kept if c != "att"]}
     fit_frame = regressors[kept].to_numpy()
     return _finish(design, "twfe", inference, params, se, ss, fit_frame, k_abs, warnings,
-                   extra, reps=reps, seed=seed, weights=weights, level=level)
+                   extra, reps=reps, seed=seed, weights=weights, level=level,
+                   ri_statistic=ri_statistic)
 
 
 def _finish(design, estimator, inference, params, se, ss, X_raw, k_abs, warnings, extra, *,
-            reps, seed, weights, level):
+            reps, seed, weights, level, ri_statistic="t"):
     """Attach the chosen inference for ``att`` and build the result."""
     one = design.n_treated_clusters < 2
     if one:
@@ -347,8 +350,10 @@ def _finish(design, estimator, inference, params, se, ss, X_raw, k_abs, warnings
                                f"{res.reps} draws{', enumerated' if res.enumerated else ''}): "
                                "the coefficient has a p-value and interval but no SE"]
     elif inference == "ri":
-        res = _randomization(design, X_raw, reps=reps, seed=seed, level=level)
+        res = _randomization(design, X_raw, reps=reps, seed=seed, level=level,
+                             statistic=ri_statistic)
         details["randomization"] = res.to_dict()
+        details["randomization"]["statistic"] = ri_statistic
         details["min_p_value"] = res.min_p_value
         details["cluster_se"] = float(se["att"])
         pvalues, ci = _override(params, se, "att", res.p_value, res.ci_low, res.ci_high)
@@ -376,7 +381,7 @@ def _override(params, se, term, p, lo, hi):
     return pvalues, df_ci
 
 
-def _randomization(design: PanelDesign, X_raw: np.ndarray, *, reps, seed, level):
+def _randomization(design: PanelDesign, X_raw: np.ndarray, *, reps, seed, level, statistic="t"):
     """RI for the first column of ``X_raw`` (the treatment); other columns are nuisance."""
     from ..inference.randomization import randomization_inference
 
@@ -395,7 +400,7 @@ def _randomization(design: PanelDesign, X_raw: np.ndarray, *, reps, seed, level)
         resid_y=partial(y[:, None])[:, 0], treatment=X_raw[:, 0], partial=partial,
         time=design.frame[design.time].to_numpy(dtype=float),
         cluster_codes=design.cluster_codes, cluster_adoption=design.cluster_adoption,
-        reps=reps, seed=seed, level=level,
+        reps=reps, seed=seed, level=level, statistic=statistic,
     )
 
 
@@ -413,6 +418,7 @@ def did_2x2(
     seed: int = 0,
     weights: str = "auto",
     level: float = 0.95,
+    ri_statistic: str = "t",
 ) -> EstimationResult:
     """2x2 DiD on pre/post unit means: ``ΔY_i = c + att·T_i + X_i'g + e_i``.
 
@@ -478,7 +484,7 @@ def did_2x2(
     order = [1, 0, *range(2, k)]
     cross = _CrossSection(design, X[:, order], y, np.asarray(codes), t0, treat)
     return cross.finish(params, se, ss, warnings, extra, inference, reps=reps, seed=seed,
-                        weights=weights, level=level)
+                        weights=weights, level=level, ri_statistic=ri_statistic)
 
 
 @dataclass
@@ -492,7 +498,8 @@ class _CrossSection:
     t0: float
     treat: np.ndarray
 
-    def finish(self, params, se, ss, warnings, extra, inference, *, reps, seed, weights, level):
+    def finish(self, params, se, ss, warnings, extra, inference, *, reps, seed, weights, level,
+               ri_statistic="t"):
         design = self.design
         details: dict = {}
         pvalues = ci = None
@@ -526,7 +533,8 @@ class _CrossSection:
             res = randomization_inference(
                 resid_y=partial(self.y[:, None])[:, 0], treatment=self.treat, partial=partial,
                 time=np.zeros(len(self.y)), cluster_codes=self.codes,
-                cluster_adoption=cl_adopt.first().to_numpy(), reps=reps, seed=seed, level=level)
+                cluster_adoption=cl_adopt.first().to_numpy(), reps=reps, seed=seed, level=level,
+                statistic=ri_statistic)
             details["randomization"] = res.to_dict()
             details["min_p_value"] = res.min_p_value
             details["cluster_se"] = float(se["att"])
