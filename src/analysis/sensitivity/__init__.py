@@ -1,0 +1,1 @@
+"""Sensitivity analysis: Rambachan & Roth (2023) honest confidence sets for event studies."""
