@@ -95,3 +95,14 @@ def test_sc_dispatch(files, capsys):
     assert d["n_treated_units"] == 1
     w = d["details"]["weights"]
     assert sum(w.values()) == pytest.approx(1, abs=1e-6)
+
+
+def test_csv_identifiers_keep_leading_zeros(tmp_path, capsys):
+    df = simulate_panel(n_clusters=10, n_treated_clusters=3, seed=1)
+    df["unit"] = df["unit"].map(lambda u: f"{u:03d}")
+    path = tmp_path / "codes.csv"
+    df.to_csv(path, index=False)
+    d = run_json(capsys, [str(path), *BASE, "--method", "event-study", "--cluster", "cluster"])
+    assert d["n_units"] == df["unit"].nunique()
+    from analysis.commands.estimate import read_panel_file
+    assert read_panel_file(path, ["unit"])["unit"].iloc[0] == "000"

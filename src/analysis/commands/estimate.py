@@ -67,7 +67,9 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def read_panel_file(path: Path):
+def read_panel_file(path: Path, id_columns=()):
+    """Read a CSV or Parquet panel; identifier columns of a CSV are read as text, so that codes
+    such as municipality number ``005`` keep their leading zeros."""
     import pandas as pd
 
     if not path.exists():
@@ -77,7 +79,8 @@ def read_panel_file(path: Path):
         if path.suffix.lower() == ".parquet":
             return pd.read_parquet(path)
         if path.suffix.lower() == ".csv" or suffix in (".csv.gz",):
-            return pd.read_csv(path)
+            header = pd.read_csv(path, nrows=0).columns
+            return pd.read_csv(path, dtype={c: str for c in id_columns if c in header})
     except Exception as exc:  # malformed file
         raise InputError(f"cannot read {path}: {exc}") from exc
     raise InputError(f"unknown file type {path.suffix!r}; valid choices: .csv, .parquet")
@@ -101,7 +104,7 @@ def estimate_from_args(args):
         raise InputError(f"method {args.method!r} is not available in this version "
                          f"({module_name} missing)") from exc
     func = getattr(module, func_name)
-    data = read_panel_file(args.file)
+    data = read_panel_file(args.file, [c for c in (args.unit, args.cluster) if c])
     covariates = [c.strip() for c in args.covariates.split(",") if c.strip()]
     options = {kw: getattr(args, dest) for dest, kw in METHOD_OPTIONS.get(args.method, {}).items()}
     return func(data, unit=args.unit, time=args.time, outcome=args.outcome,
