@@ -30,8 +30,8 @@ METHODS: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
 }
 # Extra keyword options per method: name -> {argparse dest: function keyword}.
 METHOD_OPTIONS: dict[str, dict[str, str]] = {
-    "did": {"weights": "weights"},
-    "twfe": {"weights": "weights"},
+    "did": {"weights": "weights", "ri_statistic": "ri_statistic"},
+    "twfe": {"weights": "weights", "ri_statistic": "ri_statistic"},
     "event-study": {"weights": "weights"},
 }
 INFERENCE_CHOICES = ("cluster", "wild", "ri", "placebo")
@@ -61,6 +61,9 @@ def register(subparsers) -> None:
                         "placebo for sc/sdid)")
     p.add_argument("--weights", default="auto", choices=("auto", "rademacher", "webb"),
                    help="wild bootstrap weights (auto: Webb below 12 clusters)")
+    p.add_argument("--ri-statistic", dest="ri_statistic", default="t", choices=("t", "coef"),
+                   help="randomization inference statistic: cluster-robust t (default) or the "
+                        "coefficient")
     p.add_argument("--reps", type=int, default=9999, help="bootstrap / randomization draws")
     p.add_argument("--seed", type=int, default=0, help="random seed")
     p.add_argument("--json", action="store_true", help="print one JSON object")

@@ -14,9 +14,13 @@ municipality group), the unit effects are nested and count as one intercept, so
 This is exactly the default of Stata ``reghdfe ..., vce(cluster c)`` (``dof(all)``: absorbed
 effects nested in the cluster variable are not counted) and of R ``fixest::feols`` with the
 default ``ssc(adj = TRUE, fixef.K = "nested", cluster.adj = TRUE, t.df = "min")``, i.e. also of
-pyfixest ``feols(..., vcov={"CRV1": c})`` (checked numerically in ``benchmarks/bench_did.py``).
-linearmodels ``PanelOLS`` reaches the same numbers with ``group_debias=True`` and the
-``(N-1)/(N-K)`` factor applied with this ``K`` (its own ``debiased=True`` counts all effects).
+pyfixest ``feols(..., vcov={"CRV1": c})`` (equal to machine precision on simulated panels;
+``benchmarks/bench_did.py`` prints both). linearmodels ``PanelOLS`` (7.1) with
+``cov_type="clustered"`` and absorbed entity effects gives a different number even with
+``debiased=False``: its covariance is further scaled for the absorbed unit effects (on the
+2-period Card-Krueger panel its SE is sqrt(2) times larger, 1.891 instead of 1.338), so the
+estimators take the coefficients from ``PanelOLS`` and compute this CR1 on the partialled
+design (Frisch-Waugh-Lovell).
 """
 from __future__ import annotations
 
