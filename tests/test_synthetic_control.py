@@ -126,3 +126,19 @@ def test_bad_inputs():
     stag.loc[(stag.unit == "u00") & (stag.year >= 2016), "d"] = 1
     with pytest.raises(InputError, match="one adoption time"):
         synthetic_control(stag, unit="unit", time="year", outcome="y", treated="d")
+
+
+def test_plots(basque, tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from analysis.plots.synth import plot_gap, plot_path, plot_placebo_gaps
+
+    for f in (plot_path, plot_gap, plot_placebo_gaps):
+        ax = f(basque)
+        assert ax.get_xlabel() == "Year" and ax.get_ylabel()
+        ax.figure.savefig(tmp_path / f"{f.__name__}.png")
+        plt.close(ax.figure)
+    assert len(list(tmp_path.glob("*.png"))) == 3
