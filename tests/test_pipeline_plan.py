@@ -1,0 +1,75 @@
+"""The evaluation plan notebooks/runs.yaml: structure, coverage of GUIDE § 1, validation."""
+from __future__ import annotations
+
+import pytest
+
+from analysis import registry
+from analysis.errors import InputError
+from analysis.evaluation import MODEL_OUTCOMES
+from analysis.pipeline.parameters import default_domains
+from analysis.pipeline.plan import load_plan
+from analysis.pipeline.runner import _prepare
+
+
+@pytest.fixture(scope="module")
+def plan():
+    return load_plan()
+
+
+def test_plan_covers_every_model_and_outcome(plan):
+    evaluated = {(e.parameters.get("model"), e.parameters.get("outcome"))
+                 for e in plan.entries if e.notebook.name == "20_model_evaluation.ipynb"}
+    for model in registry.models():
+        for outcome in MODEL_OUTCOMES[model]:
+            assert (model, outcome) in evaluated, (model, outcome)
+    described = {e.parameters.get("model") for e in plan.entries if e.notebook.name == "10_descriptives.ipynb"}
+    assert described == set(registry.models())
+    names = {e.notebook.name for e in plan.entries}
+    assert names == {"00_data_audit.ipynb", "10_descriptives.ipynb", "20_model_evaluation.ipynb",
+                     "30_robustness.ipynb"}
+
+
+def test_inference_follows_the_design(plan):
+    for e in plan.entries:
+        if e.notebook.name != "20_model_evaluation.ipynb":
+            continue
+        n_units = len(registry.units(e.parameters["model"]))
+        if n_units == 1:
+            assert "cluster" not in e.parameters["inference"], e.run_id
+            assert {"synthetic_control", "sdid"} <= set(e.parameters["estimators"]), e.run_id
+        else:
+            assert {"cluster", "wild_bootstrap", "randomization"} <= set(e.parameters["inference"]), e.run_id
+    kela = [e for e in plan.entries if e.parameters.get("model") == "kela_cooperation"]
+    assert kela and all(e.parameters.get("end_year") == 2016 for e in kela)
+
+
+def test_every_entry_validates(plan, panel_path, tmp_path):
+    tasks = _prepare(plan.entries, tmp_path, panel_path, default_domains(panel_path))
+    assert len(tasks) == len(plan.entries)
+    assert not any(tmp_path.iterdir())  # validation writes nothing
+
+
+def test_select(plan):
+    assert [e.run_id for e in plan.select("kela_cooperation__*")] == [
+        "kela_cooperation__social_assistance_eur", "kela_cooperation__social_assistance_households"]
+    assert {e.run_id for e in plan.select("data_audit")} == {"data_audit"}
+    with pytest.raises(InputError, match="valid choices"):
+        plan.select("no_such_run")
+
+
+def test_malformed_plans(tmp_path):
+    (tmp_path / "nb.ipynb").write_text("{}")
+    bad = {
+        "runs: [1, 2]\n": "top-level mapping",
+        "runs:\n  Bad-Id:\n    notebook: nb.ipynb\n": "must match",
+        "runs:\n  a:\n    notebook: missing.ipynb\n": "valid choices: nb.ipynb",
+        "runs:\n  a:\n    notebook: nb.ipynb\n    params: {}\n": "unknown key",
+        "runs:\n  a: [\n": "not valid YAML",
+    }
+    for text, needle in bad.items():
+        path = tmp_path / "runs.yaml"
+        path.write_text(text)
+        with pytest.raises(InputError, match=needle):
+            load_plan(path)
+    with pytest.raises(InputError, match="not found"):
+        load_plan(tmp_path / "nope.yaml")
