@@ -24,19 +24,6 @@ from .panel_data import adoption_times, treated_units, validate_panel
 INFERENCE = ("placebo", "jackknife", "bootstrap", "none")
 
 
-def _fw_step(A, x, b, eta):
-    Ax = A @ x
-    half_grad = (Ax - b) @ A + eta * x
-    i = int(np.argmin(half_grad))
-    dx = -x.copy()
-    dx[i] = 1.0 - x[i]
-    if np.all(dx == 0):
-        return x
-    derr = A[:, i] - Ax
-    step = -(half_grad @ dx) / (derr @ derr + eta * (dx @ dx))
-    return x + min(1.0, max(0.0, step)) * dx
-
-
 def sc_weight_fw(Y, zeta, *, intercept=True, weights=None, min_decrease=1e-3, max_iter=1000):
     """R ``synthdid:::sc.weight.fw``: weights over the first ncol-1 columns fitting the last."""
     Y = np.asarray(Y, float)
@@ -47,13 +34,27 @@ def sc_weight_fw(Y, zeta, *, intercept=True, weights=None, min_decrease=1e-3, ma
         Y = Y - Y.mean(axis=0)
     A, b = Y[:, :T0], Y[:, T0]
     eta = N0 * zeta ** 2
+    z2 = zeta ** 2
+    Ax = A @ lam
     vals = []
     t = 0
+    # Frank-Wolfe steps of synthdid:::fw.step, with A @ x updated incrementally
     while t < max_iter and (t < 2 or vals[-2] - vals[-1] > min_decrease ** 2):
         t += 1
-        lam = _fw_step(A, lam, b, eta)
-        err = A @ lam - b
-        vals.append(zeta ** 2 * (lam @ lam) + (err @ err) / N0)
+        half_grad = (Ax - b) @ A + eta * lam
+        i = int(np.argmin(half_grad))
+        xx = lam @ lam
+        if not (lam[i] == 1.0 and xx == 1.0):  # else d.x == 0: x unchanged
+            derr = A[:, i] - Ax
+            num = half_grad @ lam - half_grad[i]          # = -half_grad' d.x
+            den = derr @ derr + eta * (1.0 - 2.0 * lam[i] + xx)
+            step = min(1.0, max(0.0, num / den))
+            lam = lam * (1.0 - step)
+            lam[i] += step
+            Ax = Ax + step * derr
+            xx = lam @ lam
+        err = Ax - b
+        vals.append(z2 * xx + (err @ err) / N0)
     return lam
 
 
