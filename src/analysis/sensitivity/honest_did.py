@@ -132,7 +132,7 @@ def breakdown_value(table: pd.DataFrame, null: float = 0.0) -> float:
     return float(out)
 
 
-def honest_did_from_result(result: Any, *, sigma: np.ndarray | None = None, reference: int = -1,
+def honest_did_from_result(result: Any, *, sigma: np.ndarray | None = None, reference: int | None = None,
                            **kwargs) -> pd.DataFrame:
     """Run :func:`honest_did` on an event-study :class:`EstimationResult`.
 
@@ -143,6 +143,10 @@ def honest_did_from_result(result: Any, *, sigma: np.ndarray | None = None, refe
     es = result.details.get("event_study")
     if es is None:
         raise InputError("result has no details['event_study']: run an event study first")
+    if reference is None:
+        reference = int(result.details.get("reference_event_time", -1))
+    if reference != -1:
+        raise InputError(f"honest_did assumes reference event time -1, got {reference}")
     es = pd.DataFrame(es)
     es = es[es["event_time"] != reference].sort_values("event_time")
     if sigma is None:
