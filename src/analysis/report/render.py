@@ -24,8 +24,8 @@ from .runs import load_runs
 INCLUDE_RE = re.compile(r"\{\{<\s*include\s+(\S+)\s*>\}\}")
 VAR_RE = re.compile(r"\{\{<\s*var\s+([\w.\-]+)\s*>\}\}")
 FIG_RE = re.compile(r"!\[(?P<cap>[^\]]*)\]\((?P<src>[^)]+)\)\{#(?P<id>fig-[\w\-]+)(?P<rest>[^}]*)\}")
-TBL_CAP_RE = re.compile(r"^: (?P<cap>.*?)\s*\{#(?P<id>tbl-[\w\-]+)\}\s*$", re.M)
-SEC_RE = re.compile(r"^(?P<hashes>#+)\s+(?P<title>.*?)\s*\{#(?P<id>sec-[\w\-]+)[^}]*\}\s*$", re.M)
+TBL_CAP_RE = re.compile(r"^: (?P<cap>.*?)\s*\{#(?P<id>tbl-[\w\-]+)\}[ \t]*$", re.M)
+SEC_RE = re.compile(r"^(?P<hashes>#+)\s+(?P<title>.*?)\s*\{#(?P<id>sec-[\w\-]+)[^}]*\}[ \t]*$", re.M)
 REF_RE = re.compile(r"(?<![\w\[@])@(?P<id>(?:fig|tbl|sec)-[\w\-]*[\w])")
 CALLOUT_RE = re.compile(r"^:::\s*\{\.callout-(?P<kind>\w+)(?:\s+title=\"(?P<title>[^\"]*)\")?\s*\}\s*$", re.M)
 FORMATS = ("html", "pdf")
@@ -47,7 +47,8 @@ def expand_includes(text: str, base: Path, root: Path, depth: int = 0) -> str:
         path = root / target.lstrip("/") if target.startswith("/") else base / target
         if not path.exists():
             raise InputError(f"included file not found: {target} (from {base})")
-        return expand_includes(path.read_text(encoding="utf-8"), path.parent, root, depth + 1)
+        body = expand_includes(path.read_text(encoding="utf-8"), path.parent, root, depth + 1)
+        return "\n" + body.strip("\n") + "\n\n"
 
     return INCLUDE_RE.sub(repl, text)
 
