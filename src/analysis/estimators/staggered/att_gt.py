@@ -7,8 +7,11 @@ panels:
   (``G > max(t, base) + anticipation``, own cohort excluded);
 * base period ``"varying"`` (pre-periods: t vs t-1; post: g-1-anticipation) or
   ``"universal"`` (always g-1-anticipation; the base cell is reported as 0 with no SE);
-* estimators: ``"dr"`` improved doubly robust (Sant'Anna & Zhao 2020, ``drdid_imp_panel``:
-  propensity score by inverse probability tilting, weighted outcome regression), ``"ipw"``
+* estimators: ``"dr"`` doubly robust as R did uses it (Sant'Anna & Zhao 2020,
+  ``DRDID::drdid_panel``: logit score, OLS outcome regression; this is what reproduces the
+  R did figures), ``"dr_imp"`` the improved DR (``drdid_imp_panel``: propensity score by
+  inverse probability tilting, weighted outcome regression; same point estimate without
+  covariates), ``"ipw"``
   (normalised IPW, ``std_ipw_did_panel``) and ``"reg"`` (outcome regression, ``reg_did_panel``);
 * influence functions per unit; analytic SEs ``sqrt(mean(psi^2)/n)`` (clustered at the unit,
   or at a coarser time-invariant ``clustervars`` column by summing within cluster);
@@ -28,7 +31,7 @@ from analysis.errors import InputError, choices_message
 from analysis.results import Design, EstimationResult
 
 _CONTROL = ("nevertreated", "notyettreated")
-_EST = ("dr", "ipw", "reg")
+_EST = ("dr", "dr_imp", "ipw", "reg")
 _BASE = ("varying", "universal")
 
 
@@ -103,6 +106,36 @@ def drdid_imp_panel(dy, D, X, w=None):
     return eta_t - eta_c, psi
 
 
+def drdid_panel(dy, D, X, w=None):
+    """Locally efficient DR DiD (Sant'Anna & Zhao 2020 eq. 3.1, DRDID ``drdid_panel``):
+    logit propensity score, OLS outcome regression on controls. Returns (att, psi)."""
+    n = len(dy)
+    w = np.ones(n) if w is None else w / np.mean(w)
+    gam = _logit(D, X, w)
+    p_raw = 1.0 / (1.0 + np.exp(-(X @ gam)))
+    ps = np.minimum(p_raw, 1 - 1e-6)
+    ctrl = D == 0
+    beta = _wls(dy[ctrl], X[ctrl], w[ctrl])
+    out = X @ beta
+    w_t = w * D
+    w_c = w * ps * (1 - D) / (1 - ps)
+    a_t = w_t * (dy - out)
+    a_c = w_c * (dy - out)
+    eta_t = np.mean(a_t) / np.mean(w_t)
+    eta_c = np.mean(a_c) / np.mean(w_c)
+    w_ols = w * (1 - D)
+    XpX_inv = np.linalg.inv((w_ols[:, None] * X).T @ X / n)
+    alr_wols = (w_ols * (dy - out))[:, None] * X @ XpX_inv
+    score = (w * (D - ps))[:, None] * X
+    vcov = np.linalg.inv((X * (w * p_raw * (1 - p_raw))[:, None]).T @ X)
+    alr_ps = score @ (vcov * n)
+    inf_t = ((a_t - w_t * eta_t) - alr_wols @ np.mean(w_t[:, None] * X, axis=0)) / np.mean(w_t)
+    M2 = np.mean((w_c * (dy - out - eta_c))[:, None] * X, axis=0)
+    M3 = np.mean(w_c[:, None] * X, axis=0)
+    inf_c = ((a_c - w_c * eta_c) + alr_ps @ M2 - alr_wols @ M3) / np.mean(w_c)
+    return eta_t - eta_c, inf_t - inf_c
+
+
 def reg_did_panel(dy, D, X, w=None):
     """Outcome-regression DiD (Heckman, Ichimura & Todd 1997), panel. Returns (att, psi)."""
     n = len(dy)
@@ -148,7 +181,7 @@ def std_ipw_did_panel(dy, D, X, w=None):
     return eta_t - eta_c, inf_t - inf_c
 
 
-_ESTIMATORS = {"dr": drdid_imp_panel, "reg": reg_did_panel, "ipw": std_ipw_did_panel}
+_ESTIMATORS = {"dr": drdid_panel, "dr_imp": drdid_imp_panel, "reg": reg_did_panel, "ipw": std_ipw_did_panel}
 
 
 # --------------------------------------------------------------------------------------
