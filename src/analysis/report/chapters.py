@@ -21,13 +21,13 @@ from .runs import MODEL_ORDER, Run
 from .variables import VariableSet, estimate_key, format_number, run_prefix, slug, var
 
 ESTIMATOR_NAMES = {
-    "twfe": "TWFE difference-in-differences",
-    "did": "2×2 difference-in-differences",
-    "did2x2": "2×2 difference-in-differences",
+    "twfe": "TWFE DiD",
+    "did": "2×2 DiD",
+    "did2x2": "2×2 DiD",
     "event_study": "Event study",
     "synthetic_control": "Synthetic control",
     "sc": "Synthetic control",
-    "sdid": "Synthetic difference-in-differences",
+    "sdid": "Synthetic DiD",
     "callaway_santanna": "Callaway–Sant'Anna",
     "sun_abraham": "Sun–Abraham",
     "imputation": "Imputation (Borusyak et al.)",

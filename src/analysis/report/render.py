@@ -73,6 +73,8 @@ def number_crossrefs(text: str, link: bool = True) -> str:
         nonlocal n
         n += 1
         names[m.group("id")] = f"Figure {n}"
+        if not link:  # Typst numbers figures itself ("Figure n:")
+            return m.group(0)
         return f"![Figure {n}: {m.group('cap')}]({m.group('src')}){{#{m.group('id')}{m.group('rest')}}}"
 
     text = FIG_RE.sub(fig, text)
@@ -82,8 +84,9 @@ def number_crossrefs(text: str, link: bool = True) -> str:
         nonlocal t
         t += 1
         names[m.group("id")] = f"Table {t}"
-        anchor = f"[]{{#{m.group('id')}}}" if link else ""
-        return f": Table {t}: {m.group('cap')} {anchor}".rstrip()
+        if not link:  # Typst numbers tables itself ("Table n:")
+            return f": {m.group('cap')}"
+        return f": Table {t}: {m.group('cap')} []{{#{m.group('id')}}}"
 
     text = TBL_CAP_RE.sub(tbl, text)
     for m in SEC_RE.finditer(text):
