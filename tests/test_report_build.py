@@ -197,3 +197,25 @@ def test_format_number_round_trip():
 
 def test_model_order_covers_six_models():
     assert len(MODEL_ORDER) == 6
+
+
+def test_descriptive_and_non_model_runs(tmp_path):
+    """Runs without estimates (descriptives) and runs of no model (data audit) still render."""
+    import shutil
+
+    runs = tmp_path / "runs"
+    shutil.copytree(FIXTURES / "kela_cooperation__social_assistance", runs / "kela_cooperation__social_assistance")
+    (runs / "data_audit").mkdir()
+    (runs / "data_audit" / "run.json").write_text(json.dumps(
+        {"run_id": "data_audit", "notebook": "00_data_audit.ipynb", "parameters": {},
+         "status": "ok", "seconds": 1.5}), encoding="utf-8")
+    desc = runs / "descriptives__supervision"
+    (desc / "figures").mkdir(parents=True)
+    shutil.copy2(FIXTURES / "kela_cooperation__social_assistance" / "figures" / "trends.png", desc / "figures")
+    (desc / "run.json").write_text(json.dumps({"run_id": desc.name, "parameters": {"model": "supervision"},
+                                               "status": "ok", "seconds": 2.0}), encoding="utf-8")
+    (desc / "results.json").write_text(json.dumps({"run_id": desc.name, "model": "supervision"}), encoding="utf-8")
+    result = render(runs, tmp_path / "build", tmp_path / "out", formats=["html"], use_quarto=False)
+    html = result.outputs["html"].read_text(encoding="utf-8")
+    assert "Descriptives" in html and "data_audit" in html
+    assert "Data audit" not in html  # no chapter for a non-model run

@@ -261,8 +261,10 @@ def reading(run: Run, vs: VariableSet) -> str:
 def run_section(run: Run, vs: VariableSet, site: Path, names) -> str:
     res = run.results or {}
     lines: list[str] = []
-    title = res.get("outcome_label") or run.outcome.replace("_", " ").capitalize() if run.ok else \
+    title = (res.get("outcome_label") or run.outcome.replace("_", " ").capitalize()) if run.ok else \
         run.outcome.replace("_", " ").capitalize()
+    if run.ok and not res.get("estimates"):
+        title = f"Descriptives: {title}" if res.get("outcome_label") else "Descriptives"
     sec = label(run.run_id)
     lines.append(f"## {title} {{#sec-{sec}}}\n")
     if not run.ok:
@@ -273,9 +275,13 @@ def run_section(run: Run, vs: VariableSet, site: Path, names) -> str:
         return "\n".join(lines)
     prefix = run_prefix(run)
     unit = res.get("unit_label") or ""
-    design = (f"Design: {var(prefix + '.n_treated_units')} treated pilot unit(s) "
-              f"({var(prefix + '.n_treated_municipalities')} municipalities) against "
-              f"{var(prefix + '.n_control_municipalities')} comparison municipalities")
+    design = "Design"
+    if f"{prefix}.n_treated_units" in vs:
+        design += f": {var(prefix + '.n_treated_units')} treated pilot unit(s)"
+        if f"{prefix}.n_treated_municipalities" in vs:
+            design += f" ({var(prefix + '.n_treated_municipalities')} municipalities)"
+        if f"{prefix}.n_control_municipalities" in vs:
+            design += f" against {var(prefix + '.n_control_municipalities')} comparison municipalities"
     if f"{prefix}.year_start" in vs:
         design += f", years {var(prefix + '.year_start')}–{var(prefix + '.year_end')}"
     lines.append(design + f". Outcome unit: {unit}. Run: `{run.run_id}`.\n")
@@ -294,8 +300,10 @@ def run_section(run: Run, vs: VariableSet, site: Path, names) -> str:
         cap = f"{cap} — {res.get('outcome_label', run.outcome)} ({unit})."
         lines.append(f"![{cap}](_generated/figures/{run.run_id}/{name}.png)"
                      f"{{#fig-{label(run.run_id, name)}}}\n")
-    lines.append(f"### Estimates\n\n@tbl-{label(run.run_id, 'estimates')} lists every estimate.\n")
-    lines.append(estimates_table(run))
+    has_estimates = bool(res.get("estimates"))
+    if has_estimates:
+        lines.append(f"### Estimates\n\n@tbl-{label(run.run_id, 'estimates')} lists every estimate.\n")
+        lines.append(estimates_table(run))
     warnings = sorted({w for e in res.get("estimates") or [] for w in e.get("warnings") or []})
     if warnings:
         lines.append("::: {.callout-note title=\"Warnings from the estimators\"}\n"
@@ -326,8 +334,9 @@ def run_section(run: Run, vs: VariableSet, site: Path, names) -> str:
     for t in run.tables:
         lines.append(f"#### Table from the run: {t.stem.replace('_', ' ')}\n")
         lines.append(t.read_text(encoding="utf-8").strip() + "\n")
-    lines.append("### What can and cannot be concluded\n")
-    lines.append("::: {.callout-important title=\"Plain-language reading\"}\n" + reading(run, vs) + "\n:::\n")
+    if has_estimates:
+        lines.append("### What can and cannot be concluded\n")
+        lines.append("::: {.callout-important title=\"Plain-language reading\"}\n" + reading(run, vs) + "\n:::\n")
     for n in res.get("notes") or []:
         lines.append(f"*Note:* {_md_escape(n)}\n")
     return "\n".join(lines)
@@ -402,7 +411,9 @@ def generate(runs: list[Run], vs: VariableSet, site: Path, registry=None, manife
     gen.mkdir(parents=True)
     names = model_names(registry)
     written = []
-    models = list(MODEL_ORDER) + sorted({r.model for r in runs} - set(MODEL_ORDER))
+    # one chapter per operating model of the law; runs of anything else (e.g. a data audit)
+    # appear in the run table of the appendix only
+    models = list(MODEL_ORDER)
     include_lines = []
     for m in models:
         text = model_chapter(m, [r for r in runs if r.model == m], vs, Path(site), registry, names)
