@@ -106,3 +106,15 @@ def test_csv_identifiers_keep_leading_zeros(tmp_path, capsys):
     assert d["n_units"] == df["unit"].nunique()
     from analysis.commands.estimate import read_panel_file
     assert read_panel_file(path, ["unit"])["unit"].iloc[0] == "000"
+
+
+def test_sdid_dispatch(files, capsys):
+    pytest.importorskip("analysis.estimators.sdid")
+    df = simulate_panel(n_clusters=15, n_treated_clusters=2, sizes=[1] * 15, seed=4)
+    path = files / "sdid.csv"
+    df.to_csv(path, index=False)
+    d = run_json(capsys, [str(path), *BASE, "--method", "sdid", "--reps", "20", "--seed", "3"])
+    assert set(d) == KEYS
+    assert d["method"] == "sdid" and d["inference"] == "placebo"
+    assert d["n_treated_units"] == 2
+    assert sum(d["details"]["weights"].values()) == pytest.approx(1, abs=1e-6)

@@ -64,7 +64,9 @@ def register(subparsers) -> None:
     p.add_argument("--ri-statistic", dest="ri_statistic", default="t", choices=("t", "coef"),
                    help="randomization inference statistic: cluster-robust t (default) or the "
                         "coefficient")
-    p.add_argument("--reps", type=int, default=9999, help="bootstrap / randomization draws")
+    p.add_argument("--reps", type=int, default=None,
+                   help="bootstrap / randomization / placebo draws (default: the method's own, "
+                        "9999 for wild and ri, 200 placebo sets for sdid)")
     p.add_argument("--seed", type=int, default=0, help="random seed")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)
@@ -99,7 +101,7 @@ def estimate_from_args(args):
             f"inference {inference!r} is not available for method {args.method!r}; "
             f"valid choices: {', '.join(allowed)}"
         )
-    if args.reps < 1:
+    if args.reps is not None and args.reps < 1:
         raise InputError(f"--reps must be positive, got {args.reps}")
     try:
         module = importlib.import_module(module_name)
@@ -110,9 +112,11 @@ def estimate_from_args(args):
     data = read_panel_file(args.file, [c for c in (args.unit, args.cluster) if c])
     covariates = [c.strip() for c in args.covariates.split(",") if c.strip()]
     options = {kw: getattr(args, dest) for dest, kw in METHOD_OPTIONS.get(args.method, {}).items()}
+    if args.reps is not None:
+        options["reps"] = args.reps
     return func(data, unit=args.unit, time=args.time, outcome=args.outcome,
                 treated=args.treated, covariates=covariates, cluster=args.cluster,
-                inference=inference, reps=args.reps, seed=args.seed, **options)
+                inference=inference, seed=args.seed, **options)
 
 
 def _num(v):
