@@ -97,8 +97,8 @@ def preferred_estimate(results: dict[str, Any]) -> dict[str, Any] | None:
     def rank(e):
         i = str(e.get("inference"))
         s = str(e.get("estimator"))
-        return (ESTIMATOR_PREFERENCE.index(s) if s in ESTIMATOR_PREFERENCE else 99,
-                INFERENCE_PREFERENCE.index(i) if i in INFERENCE_PREFERENCE else 99)
+        return (INFERENCE_PREFERENCE.index(i) if i in INFERENCE_PREFERENCE else 99,
+                ESTIMATOR_PREFERENCE.index(s) if s in ESTIMATOR_PREFERENCE else 99)
 
     return sorted(ests, key=rank)[0]
 
@@ -204,8 +204,23 @@ def _value_text(v: Any) -> str:
 
 
 def dict_table(d: dict[str, Any], caption: str, tbl: str) -> str:
-    rows = [[k, _value_text(v)] for k, v in _flatten(d)]
-    return pipe_table(["Item", "Value"], rows, ["l", "r"]) + f"\n: {caption} {{#tbl-{tbl}}}\n"
+    """Scalars as an item/value table; each list of records as its own table."""
+    scalars = {k: v for k, v in d.items()
+               if not (isinstance(v, list) and v and all(isinstance(x, dict) for x in v))}
+    out = ""
+    rows = [[k, _value_text(v)] for k, v in _flatten(scalars)
+            if k.split(" / ")[0] not in ("run id", "model", "outcome")]
+    if rows:
+        out += pipe_table(["Item", "Value"], rows, ["l", "r"]) + f"\n: {caption} {{#tbl-{tbl}}}\n\n"
+    for k, records in d.items():
+        if k in scalars:
+            continue
+        cols = list(dict.fromkeys(c for r in records for c in r))
+        body = [[_value_text(r.get(c)) for c in cols] for r in records]
+        out += (pipe_table([c.replace("_", " ") for c in cols], body,
+                           ["r" if any(isinstance(r.get(c), (int, float)) for r in records) else "l" for c in cols])
+                + f"\n: {caption} ({k.replace('_', ' ')}) {{#tbl-{tbl}-{slug(k).replace('_', '-')}}}\n\n")
+    return out
 
 
 def reading(run: Run, vs: VariableSet) -> str:
@@ -264,7 +279,9 @@ def run_section(run: Run, vs: VariableSet, site: Path, names) -> str:
     title = (res.get("outcome_label") or run.outcome.replace("_", " ").capitalize()) if run.ok else \
         run.outcome.replace("_", " ").capitalize()
     if run.ok and not res.get("estimates"):
-        title = f"Descriptives: {title}" if res.get("outcome_label") else "Descriptives"
+        kind = run.run_id.split("__")[0]
+        kind = "Descriptives" if kind in (run.model, "descriptives") else kind.replace("_", " ").capitalize()
+        title = f"{kind}: {title}" if res.get("outcome_label") else f"{kind} (`{run.run_id}`)"
     sec = label(run.run_id)
     lines.append(f"## {title} {{#sec-{sec}}}\n")
     if not run.ok:
@@ -284,7 +301,7 @@ def run_section(run: Run, vs: VariableSet, site: Path, names) -> str:
             design += f" against {var(prefix + '.n_control_municipalities')} comparison municipalities"
     if f"{prefix}.year_start" in vs:
         design += f", years {var(prefix + '.year_start')}–{var(prefix + '.year_end')}"
-    lines.append(design + f". Outcome unit: {unit}. Run: `{run.run_id}`.\n")
+    lines.append(design + (f". Outcome unit: {unit}" if unit else "") + f". Run: `{run.run_id}`.\n")
     fig_dir = site / "_generated" / "figures" / run.run_id
     figs = {p.stem: p for p in run.figures}
     ordered = [n for n in KNOWN_FIGURES if n in figs] + sorted(n for n in figs if n not in KNOWN_FIGURES)
@@ -332,6 +349,8 @@ def run_section(run: Run, vs: VariableSet, site: Path, names) -> str:
         lines.append(dict_table(power, "Power: minimum detectable effect (MDE) for this design.",
                                 label(run.run_id, "power")))
     for t in run.tables:
+        if t.stem in ("estimates", "results"):  # already shown, formatted, from results.json
+            continue
         lines.append(f"#### Table from the run: {t.stem.replace('_', ' ')}\n")
         lines.append(t.read_text(encoding="utf-8").strip() + "\n")
     if has_estimates:
