@@ -349,7 +349,7 @@ def run_section(run: Run, vs: VariableSet, site: Path, names) -> str:
         lines.append(dict_table(power, "Power: minimum detectable effect (MDE) for this design.",
                                 label(run.run_id, "power")))
     for t in run.tables:
-        if t.stem in ("estimates", "results"):  # already shown, formatted, from results.json
+        if t.stem in ("estimates", "results") or (t.stem == "robustness" and rob):  # already shown, formatted, from results.json
             continue
         lines.append(f"#### Table from the run: {t.stem.replace('_', ' ')}\n")
         lines.append(t.read_text(encoding="utf-8").strip() + "\n")
@@ -370,10 +370,11 @@ def model_chapter(model: str, runs: list[Run], vs: VariableSet, site: Path, regi
         units = sorted(set(registry.loc[registry["model_id"] == model, "unit_fi"]))
         lines.append("Participating units: " + "; ".join(units) + ". " + overlap_sentence(registry, model, names) + "\n")
     if not runs:
-        lines.append("::: {.callout-note title=\"No impact estimate\"}\n"
-                     "No run was executed for this model: the shipped data hold no outcome series that "
-                     "measures what this pilot changed (it relaxed process obligations). The chapter "
-                     "is descriptive only; nothing can be concluded about its effects.\n:::\n")
+        why = ("This is a process pilot (it relaxed supervision obligations); the shipped data hold no "
+               "outcome series that measures what it changed. " if model == "supervision" else "")
+        lines.append("::: {.callout-note title=\"No impact estimate\"}\n" + why
+                     + "No run of this model is in the run folder, so this chapter is descriptive only "
+                       "and nothing can be concluded about the model's effects.\n:::\n")
     for run in runs:
         lines.append(run_section(run, vs, site, names))
     return "\n".join(lines)
