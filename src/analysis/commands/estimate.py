@@ -27,12 +27,22 @@ METHODS: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
     "event-study": ("analysis.estimators.event_study", "event_study", "cluster", ("cluster", "wild")),
     "sc": ("analysis.estimators.synthetic_control", "synthetic_control", "placebo", ("placebo",)),
     "sdid": ("analysis.estimators.sdid", "synthetic_did", "placebo", ("placebo",)),
+    # staggered adoption (engineer D): adapters in analysis.estimators.staggered.cli
+    "cs": ("analysis.estimators.staggered.cli", "cs", "cluster", ("cluster", "bootstrap")),
+    "sa": ("analysis.estimators.staggered.cli", "sa", "cluster", ("cluster",)),
+    "imputation": ("analysis.estimators.staggered.cli", "imp", "cluster", ("cluster",)),
+    "bacon": ("analysis.estimators.staggered.cli", "bacon_decomposition", "none", ("none",)),
 }
 # Extra keyword options per method: name -> {argparse dest: function keyword}.
 METHOD_OPTIONS: dict[str, dict[str, str]] = {
     "did": {"weights": "weights", "ri_statistic": "ri_statistic"},
     "twfe": {"weights": "weights", "ri_statistic": "ri_statistic"},
     "event-study": {"weights": "weights"},
+    "cs": {"cohort": "cohort", "control": "control", "est": "est", "base_period": "base_period",
+           "aggregate": "aggregate"},
+    "sa": {"cohort": "cohort"},
+    "imputation": {"cohort": "cohort"},
+    "bacon": {"cohort": "cohort"},
 }
 INFERENCE_CHOICES = ("cluster", "wild", "ri", "placebo")
 
@@ -51,7 +61,8 @@ def register(subparsers) -> None:
     p.add_argument("--unit", required=True, help="unit identifier column")
     p.add_argument("--time", required=True, help="period column (numeric)")
     p.add_argument("--outcome", required=True, help="outcome column (numeric)")
-    p.add_argument("--treated", required=True, help="0/1 treatment status column")
+    p.add_argument("--treated", default=None,
+                   help="0/1 treatment status column (required unless --cohort is given)")
     p.add_argument("--method", required=True, help=f"one of: {', '.join(METHODS)}")
     p.add_argument("--covariates", default="", help="comma-separated covariate columns")
     p.add_argument("--cluster", default=None,
@@ -68,6 +79,18 @@ def register(subparsers) -> None:
                    help="bootstrap / randomization / placebo draws (default: the method's own, "
                         "9999 for wild and ri, 200 placebo sets for sdid)")
     p.add_argument("--seed", type=int, default=0, help="random seed")
+    p.add_argument("--cohort", default=None,
+                   help="staggered methods: column with each unit's first treated period "
+                        "(0 or empty = never treated)")
+    p.add_argument("--control", default="never", choices=("never", "notyet"),
+                   help="cs: never-treated or not-yet-treated comparison group")
+    p.add_argument("--est", default="dr", choices=("dr", "dr_imp", "ipw", "reg"),
+                   help="cs: doubly robust (as R did), improved DR, IPW or outcome regression")
+    p.add_argument("--base-period", dest="base_period", default="varying",
+                   choices=("varying", "universal"), help="cs: base period")
+    p.add_argument("--aggregate", default="simple",
+                   choices=("simple", "dynamic", "group", "calendar"),
+                   help="cs: aggregation reported as the headline (all are in details)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)
 
@@ -109,6 +132,8 @@ def estimate_from_args(args):
         raise InputError(f"method {args.method!r} is not available in this version "
                          f"({module_name} missing)") from exc
     func = getattr(module, func_name)
+    if not args.treated and not getattr(args, "cohort", None):
+        raise InputError("--treated is required (or --cohort for staggered methods)")
     data = read_panel_file(args.file, [c for c in (args.unit, args.cluster) if c])
     covariates = [c.strip() for c in args.covariates.split(",") if c.strip()]
     options = {kw: getattr(args, dest) for dest, kw in METHOD_OPTIONS.get(args.method, {}).items()}
@@ -153,6 +178,9 @@ def result_json(method: str, result, inference: str | None = None) -> dict:
         details["weights"] = result.details["weights"]
     for key in ("min_p_value", "randomization", "wild_bootstrap", "cluster_se"):
         if key in result.details:
+            details[key] = result.details[key]
+    for key in ("att_gt", "aggregations", "pretest", "components", "by_type", "catt"):
+        if key in result.details:  # staggered methods
             details[key] = result.details[key]
     details["warnings"] = list(result.warnings)
     d = result.design
