@@ -6,8 +6,9 @@ Design of every model evaluation (GUIDE § 1-3): one adoption date (2015), pilot
 pilot units (municipality groups), so inference clusters on the unit. With >= 2 treated
 clusters: TWFE with cluster-robust SEs plus randomization inference; with one treated
 cluster: no cluster SE, in-space placebo inference (smallest attainable p = 1/(donors+1)).
-Estimators of the estimator modules (wild bootstrap, synthetic control, SDID, HonestDiD,
-power) are used when the installed package provides them; otherwise the run notes it.
+Wild cluster bootstrap, synthetic control and SDID come from the estimator modules
+(:mod:`analysis.estimators`); the TWFE terms with cluster-robust SEs, the event study and the
+randomization / placebo DiD (without covariates) are computed here on the balanced frame.
 """
 from __future__ import annotations
 
@@ -252,16 +253,6 @@ def _placebo(frame: pd.DataFrame, seed: int, draws: int = 999, last_year: int = 
     p = (1 + np.sum(np.abs(stats_) >= abs(actual))) / (len(stats_) + 1)
     return {"estimate": float(actual), "p_value": float(p), "n_placebos": int(len(stats_)),
             "min_p_value": float(1 / (len(stats_) + 1)), "method": method}
-
-
-def _optional(module: str, name: str):
-    """An estimator of the package if this build provides it, else ``None``."""
-    import importlib
-
-    try:
-        return getattr(importlib.import_module(f"analysis.{module}"), name)
-    except (ImportError, AttributeError):
-        return None
 
 
 # ------------------------------------------------------------------------------------------
