@@ -18,10 +18,27 @@ from analysis.estimators.staggered._common import wide_panel
 from analysis.results import Design, EstimationResult
 
 
-def _fe_design(n, T):
-    U = np.kron(np.eye(n), np.ones((T, 1)))
-    Tm = np.kron(np.ones((n, 1)), np.eye(T))[:, 1:]
-    return np.hstack([U, Tm])
+class _FESolver:
+    """Solve the normal equations of Y_it = a_i + b_t (b_first = 0) on the cells in mask M,
+    via the Schur complement on the period block (O(n T^2), no dense design matrix)."""
+
+    def __init__(self, M: np.ndarray):
+        self.M = M.astype(float)
+        self.c = self.M.sum(axis=1)
+        self.cinv = np.where(self.c > 0, 1.0 / np.where(self.c > 0, self.c, 1), 0.0)
+        M1 = self.M[:, 1:]
+        S = np.diag(M1.sum(axis=0)) - M1.T @ (M1 * self.cinv[:, None])
+        self.Sinv = np.linalg.pinv(S)
+
+    def solve_rhs(self, ra: np.ndarray, rb: np.ndarray):
+        M1 = self.M[:, 1:]
+        b1 = self.Sinv @ (rb - M1.T @ (ra * self.cinv))
+        a = (ra - M1 @ b1) * self.cinv
+        return a, np.concatenate([[0.0], b1])
+
+    def project(self, W: np.ndarray):
+        """(a, b) = (Z0'Z0)^-1 Z' W for an n x T array W of cell values."""
+        return self.solve_rhs(W.sum(axis=1), W[:, 1:].sum(axis=0))
 
 
 def imputation(data: pd.DataFrame, *, yname: str, tname: str, idname: str, gname: str,
@@ -34,39 +51,34 @@ def imputation(data: pd.DataFrame, *, yname: str, tname: str, idname: str, gname
     untreated = E < -anticipation
     if not treated.any():
         raise InputError("no treated observation")
-    y = Y.reshape(-1)
-    Z = _fe_design(n, T)
-    tr, un = treated.reshape(-1), untreated.reshape(-1)
-    Z0, Z1 = Z[un], Z[tr]
-    # units treated in every observed period have no untreated data: not imputable
     unit_has0 = untreated.any(axis=1)
-    ok1 = np.repeat(unit_has0, T)[tr]
+    ok = treated & unit_has0[:, None]  # always-treated units have no untreated data
     warns = []
-    if not ok1.all():
-        warns.append(f"{int((~ok1).sum())} treated observation(s) of always-treated units dropped")
-    Z0tZ0_pinv = np.linalg.pinv(Z0.T @ Z0)
-    coef = Z0tZ0_pinv @ Z0.T @ y[un]
-    tau = y[tr] - Z1 @ coef
-    resid0 = y[un] - Z0 @ coef
-    e_tr = E.reshape(-1)[tr]
-    g_tr = np.repeat(G, T)[tr]
-    unit_idx = np.repeat(np.arange(n), T)
+    if (treated & ~ok).any():
+        warns.append(f"{int((treated & ~ok).sum())} treated observation(s) of always-treated units dropped")
+    fe = _FESolver(untreated)
+    a, b = fe.project(np.where(untreated, Y, 0.0))
+    fit = a[:, None] + b[None, :]
+    tau = np.where(ok, Y - fit, np.nan)
+    resid0 = np.where(untreated, Y - fit, 0.0)
     # conservative residuals for treated obs: tau minus its cohort x horizon mean
-    cell = pd.Series(tau[ok1]).groupby([g_tr[ok1], e_tr[ok1]]).transform("mean").to_numpy()
-    eps_tr = np.zeros(tr.sum()); eps_tr[ok1] = tau[ok1] - cell
-    hs = np.unique(e_tr[ok1]) if horizons is None else np.asarray(horizons, dtype=float)
-    targets = [("att", ok1)] + [(f"e={h:g}", ok1 & (e_tr == h)) for h in hs]
+    Gm = np.broadcast_to(G[:, None], E.shape)
+    cellmean = pd.Series(tau[ok]).groupby([Gm[ok], E[ok]]).transform("mean").to_numpy()
+    eps_tr = np.zeros_like(Y)
+    eps_tr[ok] = tau[ok] - cellmean
+    hs = np.unique(E[ok]) if horizons is None else np.asarray(horizons, dtype=float)
+    targets = [("att", ok)] + [(f"e={h:g}", ok & (E == h)) for h in hs]
     names, est, se, rows = [], [], [], []
     z = stats.norm.ppf(1 - alp / 2)
     for name, m in targets:
         if not m.any():
             continue
-        w1 = m / m.sum()
-        v0 = -Z0 @ (Z0tZ0_pinv @ (Z1.T @ w1))
-        contrib = np.zeros(n)
-        np.add.at(contrib, unit_idx[tr], w1 * eps_tr)
-        np.add.at(contrib, unit_idx[un], v0 * resid0)
-        est.append(float(w1 @ tau)); se.append(float(np.sqrt((contrib**2).sum()))); names.append(name)
+        W1 = m / m.sum()
+        av, bv = fe.project(W1)
+        V0 = -np.where(untreated, av[:, None] + bv[None, :], 0.0)
+        contrib = (W1 * eps_tr).sum(axis=1) + (V0 * resid0).sum(axis=1)
+        est.append(float(np.nansum(W1 * np.where(ok, tau, 0.0))))
+        se.append(float(np.sqrt((contrib**2).sum()))); names.append(name)
         if name != "att":
             rows.append({"event_time": float(name[2:]), "estimate": est[-1], "se": se[-1],
                          "ci_lower": est[-1] - z * se[-1], "ci_upper": est[-1] + z * se[-1]})
