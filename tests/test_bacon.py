@@ -1,7 +1,6 @@
 """Goodman-Bacon decomposition: weights sum to one and reproduce TWFE; plot."""
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 

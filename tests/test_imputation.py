@@ -1,5 +1,4 @@
 """BJS imputation estimator: recovers heterogeneous dynamic effects; exact when noiseless."""
-import numpy as np
 import pytest
 
 from analysis.estimators.staggered.imputation import imputation

@@ -217,7 +217,6 @@ def mboot(psi: np.ndarray, *, biters: int = 1000, alp: float = 0.05, seed: int =
     Columns with zero variance get se NaN and are skipped in the sup-t statistic.
     """
     psi = np.atleast_2d(psi.T).T
-    n_units = psi.shape[0]
     if cluster is not None:
         # R: average the influence function within cluster, n = number of clusters
         codes, uniq = pd.factorize(cluster)
@@ -237,7 +236,6 @@ def mboot(psi: np.ndarray, *, biters: int = 1000, alp: float = 0.05, seed: int =
         crit = float(np.quantile(bT, 1 - alp, method="inverted_cdf"))
     else:
         crit = float("nan")
-    del n_units
     return se, crit, bres
 
 
@@ -264,12 +262,10 @@ def _prepare(data, yname, tname, idname, gname, covariates, clustervars) -> _Pre
     df[gname] = pd.to_numeric(df[gname], errors="coerce").fillna(0)
     df[tname] = pd.to_numeric(df[tname], errors="raise")
     if df[[yname, *covariates]].isna().any().any():
-        n0 = df[idname].nunique()
         bad = df.loc[df[[yname, *covariates]].isna().any(axis=1), idname].unique()
         df = df[~df[idname].isin(bad)]
         if df.empty:
             raise InputError("no complete observations")
-        del n0
     if df.duplicated([idname, tname]).any():
         raise InputError(f"duplicate ({idname}, {tname}) rows: panel must have one row per unit-period")
     if df.groupby(idname)[gname].nunique().max() > 1:

@@ -8,7 +8,6 @@ period with 1).
 """
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from analysis.errors import InputError, choices_message

@@ -18,7 +18,6 @@ def simulate_staggered(n_units: int = 300, periods=range(2001, 2011), cohorts=(2
     slope = {c: s for c, s in zip(cohorts, np.linspace(0.5, 0.1, len(cohorts)))}
     a = rng.normal(0, 1, n_units)
     b = np.cumsum(rng.normal(0.1, 0.1, len(periods)))
-    rows = []
     eff = np.zeros((n_units, len(periods)))
     for i in range(n_units):
         for j, t in enumerate(periods):
@@ -32,5 +31,4 @@ def simulate_staggered(n_units: int = 300, periods=range(2001, 2011), cohorts=(2
     tr = E >= 0
     truth = {"att": float(eff[tr].mean()),
              "event": {int(e): float(eff[tr & (E == e)].mean()) for e in np.unique(E[tr])}}
-    rows = None
     return df, truth
