@@ -11,15 +11,18 @@ from analysis.paths import NOTEBOOKS
 from analysis.pipeline.plan import RunEntry
 from analysis.pipeline.runner import run_plan
 
-NOTEBOOK_FILES = sorted(NOTEBOOKS.glob("*.ipynb"))
+ALL_NOTEBOOKS = sorted(NOTEBOOKS.glob("*.ipynb"))
+#: the evaluation notebooks of the plan (other notebooks, e.g. worked examples, get the
+#: structure checks here and their own execution tests)
+NOTEBOOK_FILES = [NOTEBOOKS / f"{n}.ipynb" for n in ("00_data_audit", "10_descriptives",
+                                                     "20_model_evaluation", "30_robustness")]
 
 
-def test_the_four_notebooks_exist():
-    assert [p.name for p in NOTEBOOK_FILES] == ["00_data_audit.ipynb", "10_descriptives.ipynb",
-                                                "20_model_evaluation.ipynb", "30_robustness.ipynb"]
+def test_the_evaluation_notebooks_exist():
+    assert all(p.is_file() for p in NOTEBOOK_FILES)
 
 
-@pytest.mark.parametrize("path", NOTEBOOK_FILES, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_is_thin_and_clean(path):
     nb = nbformat.read(path, as_version=4)
     nbformat.validate(nb)
