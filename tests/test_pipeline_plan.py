@@ -36,7 +36,7 @@ def test_inference_follows_the_design(plan):
         n_units = len(registry.units(e.parameters["model"]))
         if n_units == 1:
             assert "cluster" not in e.parameters["inference"], e.run_id
-            assert {"synthetic_control", "sdid"} <= set(e.parameters["estimators"]), e.run_id
+            assert "sdid" in e.parameters["estimators"] and "placebo" in e.parameters["inference"], e.run_id
         else:
             assert {"cluster", "wild_bootstrap", "randomization"} <= set(e.parameters["inference"]), e.run_id
     kela = [e for e in plan.entries if e.parameters.get("model") == "kela_cooperation"]
