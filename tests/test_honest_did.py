@@ -69,3 +69,20 @@ def test_from_result_and_errors():
         honest_did(BETA, SIGMA, 2, 2)
     with pytest.raises(InputError):
         honest_did(BETA, SIGMA, 3, 2, method="nope")
+
+
+def test_event_study_result_carries_its_covariance_for_honest_did():
+    """B's event study exposes details['vcov'], so no sigma needs to be passed by hand."""
+    from analysis.estimators.event_study import event_study
+    from analysis.sensitivity.honest_did import honest_did_from_result
+    from analysis.simulate import simulate_panel
+
+    data = simulate_panel(seed=3)
+    res = event_study(data, unit="unit", time="year", outcome="y", treated="treated",
+                      cluster="cluster", inference="cluster")
+    table = honest_did_from_result(res, method="relative_magnitude", grid=[0.0, 1.0])
+    assert len(res.details["vcov"]) == len(res.details["vcov_terms"])
+    first_post = next(r for r in res.details["event_study"] if r["event_time"] == 0)
+    row = table[table["M"] == 0.0].iloc[0]
+    z = 1.959963984540054
+    assert row["lb"] == pytest.approx(first_post["estimate"] - z * first_post["se"], rel=1e-9)

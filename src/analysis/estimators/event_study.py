@@ -90,6 +90,12 @@ def event_study(
         pretrend["p_value"] = float(stats.f(m, ss.df).sf(stat)) if ss.df > 0 else np.nan
     pvalues = ci = None
     details: dict = {"pretrend": pretrend, "reference_event_time": ref}
+    if not one:
+        # cluster-robust covariance of the event-time terms (event-time order, reference
+        # omitted): the input of Rambachan-Roth sensitivity (analysis.sensitivity.honest_did)
+        k = len(terms)
+        details["vcov"] = fit.cov[:k, :k].tolist()
+        details["vcov_terms"] = [term_name(e) for e in terms]
     if inference == "wild":
         from ..inference.wild_bootstrap import wild_cluster_bootstrap
 
