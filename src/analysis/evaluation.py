@@ -74,9 +74,12 @@ def domain_values(panel_path: str | os.PathLike | None = None) -> dict[str, Any]
     }
     path = _panel_path(panel_path)
     if path.is_file():
-        panel = pd.read_parquet(path, columns=None)
-        values["years"] = (int(panel["year"].min()), int(panel["year"].max()))
-        values["outcome_years"] = outcome_years(panel)
+        try:
+            panel = pd.read_parquet(path)
+            values["years"] = (int(panel["year"].min()), int(panel["year"].max()))
+            values["outcome_years"] = outcome_years(panel)
+        except Exception:  # unreadable panel: years unchecked here, the notebook reports it
+            pass
     return values
 
 
