@@ -34,3 +34,19 @@ def test_json_has_no_nan():
     assert d["coefficients"][0]["std_error"] is None
     assert "Estimator: sc" in r.summary
     assert math.isnan(r.std_errors["att"])
+
+
+def test_atomic_write_leaves_normal_permissions_and_no_temp_on_failure(tmp_path):
+    import os
+
+    from analysis import atomic
+
+    target = atomic.write_text(tmp_path / "a.txt", "x")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (target.stat().st_mode & 0o777) == (0o666 & ~umask)
+    with pytest.raises(RuntimeError):
+        with atomic.atomic_path(tmp_path / "b.txt") as tmp:
+            tmp.write_text("half")
+            raise RuntimeError("boom")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt"]

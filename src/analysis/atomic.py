@@ -19,6 +19,10 @@ def atomic_path(target: str | os.PathLike, suffix: str | None = None) -> Iterato
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix or ".tmp", dir=target.parent)
     os.close(fd)
     tmp_path = Path(tmp)
+    # mkstemp creates mode 0600; give the result the usual permissions (0666 less umask)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp_path, 0o666 & ~umask)
     try:
         yield tmp_path
         os.replace(tmp_path, target)

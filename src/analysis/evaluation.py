@@ -449,6 +449,11 @@ def describe_model(model: str, outcomes: Iterable[str] | None = None, *, output_
         tables.write_table(bal, out / "tables" / f"balance_{outcome}")
         summary["balance"][outcome] = bal.to_dict(orient="records")
     atomic.write_text(out / "descriptives.json", json.dumps(summary, indent=2, default=str) + "\n")
+    # the run-output contract: every run of a model has a results.json (no estimates here)
+    write_results(out, {"run_id": run_id, "model": model, "outcome": None, "kind": "descriptives",
+                        "outcomes": outcomes, "estimates": [], "event_study": [],
+                        "notes": [f"descriptive run: trends, composition and pre-period balance of "
+                                  f"{len(outcomes)} outcome(s); no estimation"]})
     return summary
 
 
