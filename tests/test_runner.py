@@ -130,3 +130,18 @@ def test_only_selects_runs(project, capsys):
     assert (build / "runs/beta_two/run.json").exists() and not (build / "runs/alpha_one").exists()
     assert cli.main(["run", "--plan", str(plan_path), "--build-dir", str(build), "--only", "gamma*"]) == 2
     assert "valid choices: alpha_one, beta_two" in capsys.readouterr().err
+
+
+def test_a_change_to_the_analysis_code_changes_the_input_hash(tmp_path, monkeypatch):
+    """Editing src/analysis (same version number) must rerun the notebooks."""
+    import nbformat
+
+    from analysis.pipeline import metadata, runner
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("x = 1", metadata={"tags": ["parameters"]})]
+    path = tmp_path / "n.ipynb"
+    nbformat.write(nb, path)
+    before = runner.input_hash(path, {"x": 1}, "abc", "0.1.0")
+    monkeypatch.setattr(metadata, "package_source_sha256", lambda: "changed")
+    assert runner.input_hash(path, {"x": 1}, "abc", "0.1.0") != before

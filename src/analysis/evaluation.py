@@ -435,7 +435,9 @@ def describe_model(model: str, outcomes: Iterable[str] | None = None, *, output_
     panel = load_panel(panel_path)
     outcomes = list(outcomes) if outcomes else list(MODEL_OUTCOMES[model])
     reg = registry.registry_frame()
-    composition = reg[reg["model_id"] == model][["unit_id", "unit_fi", "member_kind", "kuntanumero", "member_fi"]]
+    composition = (reg[reg["model_id"] == model][["unit_fi", "kuntanumero", "member_fi"]]
+                   .rename(columns={"unit_fi": "pilot unit", "kuntanumero": "code", "member_fi": "member"})
+                   .fillna({"code": "–"}))
     tables.write_table(composition, out / "tables" / "composition")
     summary = {"run_id": run_id, "model": model, "outcomes": outcomes, "balance": {}}
     for outcome in outcomes:

@@ -13,8 +13,15 @@ from . import atomic
 
 
 def to_markdown(frame: pd.DataFrame, floatfmt: str = ".3f") -> str:
-    """A markdown pipe table (no index)."""
-    return frame.to_markdown(index=False, floatfmt=floatfmt) + "\n"
+    """A markdown pipe table (no index); missing values print as an en dash, integers as integers."""
+    frame = frame.copy()
+    for col in frame.columns:
+        values = frame[col]
+        if pd.api.types.is_float_dtype(values) and values.notna().any() and (values.dropna() % 1 == 0).all() \
+                and col in ("event_time", "year", "first_year", "last_year", "units", "members"):
+            frame[col] = values.astype("Int64")
+    frame = frame.astype(object).where(frame.notna(), None)
+    return frame.to_markdown(index=False, floatfmt=floatfmt, missingval="–") + "\n"
 
 
 def write_table(frame: pd.DataFrame, stem: str | os.PathLike, floatfmt: str = ".3f") -> tuple[Path, Path]:

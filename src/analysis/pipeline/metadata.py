@@ -17,6 +17,22 @@ def package_version() -> str:
 
 
 @functools.lru_cache(maxsize=None)
+def package_source_sha256() -> str:
+    """sha256 over the package's Python sources (``report/`` excluded: notebooks never call it).
+
+    Part of a run's input hash, so that a change to the analysis code reruns the notebooks even
+    when the version number is unchanged (editable installs during development)."""
+    package = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*.py")):
+        rel = path.relative_to(package).as_posix()
+        if rel.startswith("report/"):
+            continue
+        digest.update(rel.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+@functools.lru_cache(maxsize=None)
 def git_commit(root: str | os.PathLike = ROOT) -> str | None:
     """Commit of the working tree at ``root`` (suffix ``-dirty`` if tracked files changed);
     ``None`` outside a git checkout or without git."""

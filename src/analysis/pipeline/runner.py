@@ -38,7 +38,7 @@ from .parameters import RUNNER_PARAMETERS, Domains, notebook_parameters, validat
 from .plan import Plan, RunEntry
 
 KERNEL_NAME = "kuntakokeilu"
-RUN_FILES = ("notebook.ipynb", "results.json", "figures", "tables")
+RUN_FILES = ("notebook.ipynb", "results.json", "figures", "tables", "kernel.log")
 
 
 @dataclass
@@ -67,12 +67,14 @@ def notebook_fingerprint(notebook_path: str | os.PathLike) -> str:
 
 
 def input_hash(notebook_path, parameters: dict, panel_sha: str | None, version: str) -> str:
-    """The skip key of a run: notebook (without outputs), parameters, panel, package version."""
+    """The skip key of a run: notebook (without outputs), parameters, panel, package version and
+    source (:func:`metadata.package_source_sha256`)."""
     payload = {
         "notebook": notebook_fingerprint(notebook_path),
         "parameters": parameters,
         "panel_sha256": panel_sha,
         "package_version": version,
+        "package_source": metadata.package_source_sha256(),
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
@@ -164,6 +166,11 @@ def execute_run(task: dict, kernel_name: str = KERNEL_NAME) -> dict:
     output = run_dir / "notebook.ipynb"
     started, t0 = _now(), time.perf_counter()
     error = None
+    # the kernel process inherits stderr: send its log lines to the run folder, not the terminal
+    run_dir.mkdir(parents=True, exist_ok=True)
+    kernel_log = open(run_dir / "kernel.log", "w", encoding="utf-8")
+    saved_stderr = os.dup(2)
+    os.dup2(kernel_log.fileno(), 2)
     try:
         papermill.execute_notebook(
             task["notebook"],
@@ -176,6 +183,10 @@ def execute_run(task: dict, kernel_name: str = KERNEL_NAME) -> dict:
         )
     except Exception as exc:  # failing notebook: keep it (papermill saved it) and mark failed
         error = _short_error(exc)
+    finally:
+        os.dup2(saved_stderr, 2)
+        os.close(saved_stderr)
+        kernel_log.close()
     seconds = time.perf_counter() - t0
     meta = {
         "parameters": task["injected"],

@@ -158,7 +158,9 @@ def sources_table(manifest: Path) -> str:
     if not Path(manifest).exists():
         return "*The data manifest `data/raw/MANIFEST.csv` was not found.*\n"
     m = pd.read_csv(manifest, dtype=str)
-    rows = [[f"`{r.file}`", r.source.split(";")[0], r.licence, r.attribution] for r in m.itertuples()]
+    # file names as text with zero-width spaces after "_" so that narrow PDF columns can wrap them
+    rows = [[r.file.replace("_", "\\_\u200b"), r.source.split(";")[0], r.licence, r.attribution]
+            for r in m.itertuples()]
     return (pipe_table(["File", "Source", "Licence", "Attribution"], rows)
             + "\n: Raw data snapshots shipped with the repository (from `data/raw/MANIFEST.csv`). {#tbl-sources}\n")
 
@@ -314,7 +316,10 @@ def run_section(run: Run, vs: VariableSet, site: Path, names) -> str:
         lines.append("Figures: " + ", ".join(refs) + ".\n")
     for name in ordered:
         cap = KNOWN_FIGURES.get(name, name.replace("_", " ").capitalize())
-        cap = f"{cap} — {res.get('outcome_label', run.outcome)} ({unit})."
+        if res.get("outcome_label"):
+            cap = f"{cap} — {res['outcome_label']}" + (f" ({unit})." if unit else ".")
+        else:  # descriptive runs cover several outcomes; the figure name says which
+            cap = f"{cap}."
         lines.append(f"![{cap}](_generated/figures/{run.run_id}/{name}.png)"
                      f"{{#fig-{label(run.run_id, name)}}}\n")
     has_estimates = bool(res.get("estimates"))

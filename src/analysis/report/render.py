@@ -172,6 +172,7 @@ def _render_fallback(site: Path, flat: dict, output_dir: Path, formats) -> dict[
                               outputfile=str(typ), cworkdir=str(site),
                               extra_args=common + ["--standalone",
                                                    f"--lua-filter={site / 'filters' / 'callout-typst.lua'}",
+                                                   f"--include-in-header={site / 'typst-header.typ'}",
                                                    "-V", "papersize=a4",
                                                    f"--metadata-file={site / 'typst-metadata.yaml'}",
                                                    "-V", "fontsize=10.5pt"])
