@@ -57,8 +57,9 @@ test-fast: setup
 	@$(BIN)/python -m pytest -n $(JOBS) -m "not slow"
 
 lab: setup
+	@# --allow-root only where the user is root (containers), where JupyterLab refuses otherwise
 	@$(BIN)/jupyter lab --ip=127.0.0.1 --no-browser --notebook-dir=notebooks \
-		--MappingKernelManager.default_kernel_name=$(KERNEL)
+		--MappingKernelManager.default_kernel_name=$(KERNEL) $(if $(filter 0,$(shell id -u)),--allow-root)
 
 bench: setup
 	@$(BIN)/uv sync --frozen --inexact --extra dev --group bench --compile-bytecode --quiet
