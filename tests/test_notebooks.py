@@ -69,3 +69,50 @@ def test_every_notebook_runs_with_default_parameters(panel_path, tmp_path):
     # a no-change rerun skips everything
     again = run_plan(entries, build_dir=tmp_path, panel_path=panel_path, jobs=2, progress=False)
     assert {o.status for o in again} == {"skipped"}
+
+
+def test_robustness_writes_honest_did_and_power(panel_path, tmp_path):
+    """HonestDiD bounds with >= 2 treated clusters, a note instead with one; MDE always."""
+    from analysis import evaluation
+
+    rob = evaluation.robustness("housing_services", "social_health_costs_eur_per_capita", output_dir=tmp_path / "h",
+                                control_pools=[], panel_path=panel_path)
+    res = json.loads((tmp_path / "h" / "results.json").read_text())
+    hd = res["robustness"]["honest_did"]
+    assert {r["method"].split(" ")[0] for r in hd} == {"original", "relative_magnitude", "smoothness"}
+    rm = [r for r in hd if r["method"].startswith("relative")]
+    assert [r["M"] for r in rm] == [0, 0.5, 1, 1.5, 2]
+    orig = [r for r in hd if r["method"] == "original"][0]
+    assert rm[0]["lb"] == pytest.approx(orig["lb"]) and rm[0]["ub"] == pytest.approx(orig["ub"])
+    assert all(b["ub"] - b["lb"] >= a["ub"] - a["lb"] - 1e-9 for a, b in zip(rm, rm[1:]))
+    assert "relative_magnitude_Mbar" in res["robustness"]["breakdown_value"]
+    assert (tmp_path / "h" / "tables" / "honest_did.md").is_file()
+    assert (tmp_path / "h" / "figures" / "honest_did.png").is_file()
+    power = res["power"]
+    assert power["mde"] > 0 and power["power"] == 0.8 and power["alpha"] == 0.05
+    assert power["cluster_sizes"] == sorted(power["cluster_sizes"], reverse=True) and len(power["cluster_sizes"]) == 4
+    assert rob["power"] == power
+    assert not any("wiring pending" in n for n in res["notes"])
+
+    evaluation.robustness("kela_cooperation", "social_assistance_eur_per_capita", output_dir=tmp_path / "k",
+                          end_year=2016, control_pools=[], panel_path=panel_path)
+    res = json.loads((tmp_path / "k" / "results.json").read_text())
+    assert res["robustness"]["honest_did"] == [] and res["robustness"]["breakdown_value"] is None
+    assert any("HonestDiD bounds not computed: 1 treated cluster" in n for n in res["notes"])
+    assert res["power"]["cluster_sizes"] == [1] and res["power"]["mde"] > 0
+
+
+def test_synthetic_control_uses_restricted_donors_and_writes_its_figure(panel_path, tmp_path):
+    from analysis import evaluation
+
+    res = evaluation.evaluate_model("kela_cooperation", "social_assistance_eur_per_capita", output_dir=tmp_path,
+                                    end_year=2016, estimators=["synthetic_control"], inference=["placebo"],
+                                    sc_donors=20, panel_path=panel_path)
+    sc = res["synthetic_control"]
+    assert sc["n_donors"] == 20 and sc["min_p_value"] == pytest.approx(1 / 21)
+    assert sum(sc["weights"].values()) == pytest.approx(1.0, abs=1e-6)
+    assert 0 < sc["placebo_p_value"] <= 1
+    assert any("donor pool restricted to the 20" in n for n in res["notes"])
+    row = [e for e in res["estimates"] if e["estimator"] == "synthetic_control"][0]
+    assert any("donor pool restricted" in w for w in row["warnings"])
+    assert (tmp_path / "figures" / "synthetic_control.png").is_file()

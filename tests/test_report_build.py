@@ -219,3 +219,38 @@ def test_descriptive_and_non_model_runs(tmp_path):
     html = result.outputs["html"].read_text(encoding="utf-8")
     assert "Descriptives" in html and "data_audit" in html
     assert "Data audit" not in html  # no chapter for a non-model run
+
+
+def test_robustness_run_shows_honest_did_and_power(tmp_path):
+    """A robustness run's HonestDiD bounds, breakdown value and MDE are printed, once each."""
+    import shutil
+
+    runs = tmp_path / "runs"
+    shutil.copytree(FIXTURES / "kela_cooperation__social_assistance", runs / "kela_cooperation__social_assistance")
+    rob = runs / "robustness__housing_services__sote_net_costs"
+    (rob / "tables").mkdir(parents=True)
+    (rob / "figures").mkdir()
+    shutil.copy2(FIXTURES / "kela_cooperation__social_assistance" / "figures" / "trends.png",
+                 rob / "figures" / "honest_did.png")
+    bounds = [{"method": "original", "M": None, "M_in_pre_se": None, "lb": -60.5, "ub": -9.5},
+              {"method": "relative_magnitude (plug-in)", "M": 0.5, "M_in_pre_se": None, "lb": -210.25,
+               "ub": 140.75}]
+    (rob / "tables" / "honest_did.md").write_text("| method | M |\n|:--|--:|\n| HONEST_TABLE_FILE | 0 |\n")
+    (rob / "run.json").write_text(json.dumps({"run_id": rob.name, "notebook": "30_robustness.ipynb",
+                                              "parameters": {"model": "housing_services"}, "status": "ok",
+                                              "seconds": 3.0}), encoding="utf-8")
+    (rob / "results.json").write_text(json.dumps({
+        "run_id": rob.name, "model": "housing_services", "outcome": "social_health_costs_eur_per_capita",
+        "robustness": {"checks": [{"check": "baseline", "variant": "non_pilot", "estimate": -12.5}],
+                       "honest_did": bounds, "breakdown_value": {"relative_magnitude_Mbar": 0.0},
+                       "notes": ["HonestDiD note"]},
+        "power": {"mde": 386.25, "power": 0.8, "alpha": 0.05, "cluster_sizes": [9, 3]},
+        "notes": ["HonestDiD note"]}), encoding="utf-8")
+    result = render(runs, tmp_path / "build", tmp_path / "out", formats=["html"], use_quarto=False)
+    html = result.outputs["html"].read_text(encoding="utf-8")
+    assert "HonestDiD (Rambachan &amp; Roth 2023)" in html or "HonestDiD (Rambachan & Roth 2023)" in html
+    printed = lambda x: variables.format_number(x, "estimate")[0]  # noqa: E731
+    assert printed(-210.25) in html.replace("−", "-") and printed(140.75) in html
+    assert printed(386.25) in html and "minimum detectable effect" in html
+    assert "HONEST_TABLE_FILE" not in html  # the run's table is not printed a second time
+    assert html.count("HonestDiD note") == 1

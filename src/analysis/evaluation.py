@@ -304,6 +304,7 @@ def evaluate_model(
     covariates: Iterable[str] = (),
     seed: int = 20150105,
     placebo_reps: int = 50,
+    sc_donors: int = 40,
     panel_path=None,
 ) -> dict[str, Any]:
     """Estimate one (model, outcome) with the estimators and inference the design allows;
@@ -369,18 +370,36 @@ def evaluate_model(
 
         r = synthetic_did(pilot, **kw, inference="placebo", reps=placebo_reps, seed=seed)
         estimates.append(_result_row(r, "sdid", "placebo", n_clusters, n_treated_clusters, common_warn))
+    sc_result = None
     if "synthetic_control" in est_set:
         from .estimators.synthetic_control import synthetic_control
 
-        r = synthetic_control(pilot, **kw, inference="placebo", v_method="equal", seed=seed)
-        estimates.append(_result_row(r, "synthetic_control", "placebo", n_clusters, n_treated_clusters, common_warn))
+        donors = sc_donor_pool(pilot, sc_donors)
+        sc_frame = pilot[pilot["treated"] | pilot["kunta"].isin(donors)]
+        n_pool = int((~pilot.groupby("kunta")["treated"].first()).sum())
+        pool_note = (f"Synthetic control: donor pool restricted to the {len(donors)} control municipalities "
+                     f"(of {n_pool}) nearest to the treated group on the pre-period ({start_year}-"
+                     f"{REFERENCE_YEAR}) outcome mean and log population; predictors = the pre-period "
+                     "outcome by year; equal predictor weights (V = 1/k); placebo p-value over these donors.")
+        r = synthetic_control(sc_frame, **kw, inference="placebo", v_method="equal", seed=seed)
+        sc_result = r
+        estimates.append(_result_row(r, "synthetic_control", "placebo", n_clusters, n_treated_clusters,
+                                     common_warn + [f"donor pool restricted to the {len(donors)} nearest "
+                                                    f"control municipalities (of {n_pool})"]))
         weights = r.details.get("weights")
         if isinstance(weights, pd.Series):
             weights = weights[weights.abs() > 1e-6].to_dict()
         elif isinstance(weights, dict):
             weights = {k: v for k, v in weights.items() if abs(v) > 1e-6}
+        names = frame.drop_duplicates("kunta").set_index("kunta")["municipality_name"]
+        weights = {f"{names.get(k, k)} ({k})": float(v)
+                   for k, v in sorted(weights.items(), key=lambda kv: -kv[1])}
+        placebo = r.details.get("placebo") or {}
         synthetic = {"weights": weights, "placebo_p_value": float(r.pvalues["att"]),
-                     "pre_rmspe": r.details.get("pre_rmspe")}
+                     "min_p_value": placebo.get("min_p_value"), "n_donors": len(donors),
+                     "n_control_municipalities_available": n_pool, "att": float(r.params["att"]),
+                     "pre_rmspe": r.details.get("pre_rmspe"), "donor_pool": pool_note}
+        notes.append(pool_note)
     event_rows, pretrend = [], None
     if "event_study" in est_set:
         event_rows, pretrend = _event_study(frame, inference_clusters=not one_cluster and "cluster" in inf_set)
@@ -402,7 +421,42 @@ def evaluate_model(
         tables.write_table(pd.DataFrame(event_rows), out / "tables" / "event_study")
         trend_plots.event_study_figure(event_rows, label, unit_label, out / "figures" / "event_study.png")
     trend_plots.trends_figure(frame, label, unit_label, out / "figures" / "trends.png")
+    if sc_result is not None:
+        _synthetic_control_figures(sc_result, label, unit_label, out / "figures")
     return results
+
+
+def sc_donor_pool(frame: pd.DataFrame, n: int = 40) -> list[str]:
+    """The ``n`` control municipalities nearest to the treated group's average on the
+    standardised pre-period (< 2015) outcome mean and log population (ties by code): a
+    restricted donor pool that keeps the synthetic control's in-space placebo run short."""
+    pre = frame[frame["year"] < ADOPTION_YEAR].groupby("kunta").agg(
+        y=("y", "mean"), pop=("population", "mean"), treated=("treated", "first"))
+    pre["pop"] = np.log(pre["pop"])
+    z = (pre[["y", "pop"]] - pre[["y", "pop"]].mean()) / pre[["y", "pop"]].std(ddof=0)
+    target = z[pre["treated"]].mean()
+    dist = ((z[~pre["treated"]] - target) ** 2).sum(axis=1).rename("d").reset_index()
+    dist = dist.sort_values(["d", "kunta"])
+    return dist["kunta"].head(int(n)).tolist()
+
+
+def _synthetic_control_figures(result, label: str, unit_label: str, fig_dir: Path) -> None:
+    """``synthetic_control.png`` (treated vs synthetic path) and ``synthetic_control_placebos.png``."""
+    import matplotlib.pyplot as plt
+
+    from .plots import synth
+    from .plots.style import apply_style
+    from .plots.trends import _save
+
+    apply_style()
+    fig, ax = plt.subplots()
+    synth.plot_path(result, ax=ax, ylabel=f"{label} ({unit_label})" if unit_label else label)
+    _save(fig, fig_dir / "synthetic_control.png")
+    if result.details.get("placebo"):
+        fig, ax = plt.subplots()
+        synth.plot_placebo_gaps(result, ax=ax)
+        _save(fig, fig_dir / "synthetic_control_placebos.png")
+
 
 
 def write_results(output_dir, results: dict) -> Path:
@@ -504,8 +558,10 @@ def robustness(model: str, outcome: str, *, output_dir, run_id: str = "interacti
                control_pools: Iterable[str] = CONTROL_POOLS, seed: int = 20150105,
                panel_path=None) -> dict:
     """Robustness of the pilot-period DiD (2015-2016): placebo adoption years (pre-period
-    only), leave-one-unit-out, alternative control pools; HonestDiD bounds and power where
-    the package provides them. Writes ``robustness.json`` and ``tables/robustness.*``."""
+    only), leave-one-unit-out, alternative control pools; HonestDiD bounds (>= 2 treated
+    clusters, :func:`honest_did_bounds`) and the MDE (:func:`pilot_power`). Writes
+    ``results.json`` (``robustness``, ``power``), ``tables/robustness.*``, ``tables/honest_did.*``
+    and ``figures/honest_did.png``."""
     from . import tables
 
     out = Path(output_dir)
@@ -535,7 +591,121 @@ def robustness(model: str, outcome: str, *, output_dir, run_id: str = "interacti
     tables.write_table(table, out / "tables" / "robustness")
     result = {"run_id": run_id, "model": model, "outcome": outcome, "checks": table.to_dict(orient="records"),
               "notes": []}
-    result["notes"].append("HonestDiD bounds and the minimum detectable effect are not yet computed by this "
-                           "notebook (estimator modules exist; wiring pending).")
-    write_results(out, {"run_id": run_id, "model": model, "outcome": outcome, "robustness": result})
-    return result
+    honest, breakdown, hd_notes = honest_did_bounds(base, out)
+    result["honest_did"] = honest
+    result["breakdown_value"] = breakdown
+    result["notes"].extend(hd_notes)
+    power = pilot_power(base, seed=seed)
+    result["notes"].append(
+        f"Power: minimum detectable effect {power['mde']:.4g} at power {power['power']:g}, alpha "
+        f"{power['alpha']:g} ({power['method']}).")
+    write_results(out, {"run_id": run_id, "model": model, "outcome": outcome, "robustness": result,
+                        "power": power, "notes": result["notes"]})
+    return {**result, "power": power}
+
+
+#: Mbar grid of the relative-magnitude bounds (Rambachan & Roth 2023)
+HONEST_DID_MBAR = (0, 0.5, 1, 1.5, 2)
+#: M grid of the smoothness bounds, in units of the median pre-period coefficient SE
+HONEST_DID_M_SE_MULTIPLES = (0, 0.25, 0.5, 1, 2)
+
+
+def honest_did_bounds(base: pd.DataFrame, out: Path | None = None) -> tuple[list[dict], dict | None, list[str]]:
+    """Rambachan-Roth (2023) sensitivity of the pilot-period effect (average of event times 0
+    and 1 = 2015-2016): event study on 2010-2016 with cluster-robust covariance (pilot unit),
+    then :func:`analysis.sensitivity.honest_did.honest_did_from_result` for relative magnitudes
+    (``Mbar`` in :data:`HONEST_DID_MBAR`) and smoothness (``M`` = multiples of the median SE of
+    the pre-period coefficients). Writes ``tables/honest_did.*`` and ``figures/honest_did.png``
+    when ``out`` is given. Returns (records, breakdown values, notes); with one treated cluster
+    there is no cluster covariance and nothing is computed (a note says so)."""
+    from .estimators.event_study import event_study
+    from .sensitivity.honest_did import breakdown_value, honest_did_from_result
+
+    n_treated_clusters = int(base.loc[base["treated"], "cluster"].nunique())
+    if n_treated_clusters < 2:
+        return [], None, [f"HonestDiD bounds not computed: {n_treated_clusters} treated cluster, so there is "
+                          "no cluster-robust covariance of the event-study coefficients (inference by "
+                          "in-space placebos only)."]
+    pilot = base[base["year"] <= PILOT_END].copy()
+    pilot["D"] = (pilot["treated"] & (pilot["year"] >= ADOPTION_YEAR)).astype(int)
+    es = event_study(pilot, unit="kunta", time="year", outcome="y", treated="D", cluster="cluster",
+                     inference="cluster")
+    post = [r for r in es.details["event_study"] if r["event_time"] >= 0]
+    l_vec = [1.0 / len(post)] * len(post)
+    pre_se = [r["se"] for r in es.details["event_study"] if r["event_time"] < -1 and r["se"] is not None]
+    se_unit = float(np.median(pre_se)) if pre_se else 0.0
+    rm = honest_did_from_result(es, method="relative_magnitude", grid=list(HONEST_DID_MBAR), l_vec=l_vec)
+    m_grid = [m * se_unit for m in HONEST_DID_M_SE_MULTIPLES]
+    sd = honest_did_from_result(es, method="smoothness", grid=m_grid, l_vec=l_vec)
+    sd["M_in_pre_se"] = [np.nan] + list(HONEST_DID_M_SE_MULTIPLES)
+    rm["M_in_pre_se"] = np.nan
+    table = pd.concat([rm, sd[~sd["method"].eq("original")]], ignore_index=True)
+    table = table[["method", "M", "M_in_pre_se", "lb", "ub"]]
+    breakdown = {"relative_magnitude_Mbar": breakdown_value(rm), "smoothness_M": breakdown_value(sd),
+                 "smoothness_M_in_pre_se": (breakdown_value(sd) / se_unit
+                                            if se_unit > 0 and math.isfinite(breakdown_value(sd)) else None)}
+    notes = [f"HonestDiD (Rambachan & Roth 2023): bounds for the average 2015-2016 effect from a "
+             f"{len(post) + len(pre_se) + 1}-period event study with cluster-robust covariance "
+             f"({n_treated_clusters} treated clusters); relative magnitudes Mbar in "
+             f"{list(HONEST_DID_MBAR)} (plug-in), smoothness M in {list(HONEST_DID_M_SE_MULTIPLES)} x the "
+             f"median pre-period SE ({se_unit:.4g}). Breakdown value: the largest grid value whose "
+             "interval excludes 0 (missing: even the smallest includes 0)."]
+    if n_treated_clusters < 10:
+        notes.append(f"HonestDiD uses the cluster-robust covariance, which understates uncertainty with "
+                     f"{n_treated_clusters} treated clusters: read the bounds as optimistic.")
+    if out is not None:
+        from . import tables
+
+        tables.write_table(table, out / "tables" / "honest_did")
+        _honest_did_figure(rm, out / "figures" / "honest_did.png")
+    return table.to_dict(orient="records"), breakdown, notes
+
+
+def _honest_did_figure(rm: pd.DataFrame, path: Path) -> None:
+    """Relative-magnitude intervals by Mbar, the conventional interval first."""
+    import matplotlib.pyplot as plt
+
+    from .plots.style import CONTROL_COLOR, TREATED_COLOR, apply_style
+    from .plots.trends import _save
+
+    apply_style()
+    fig, ax = plt.subplots()
+    orig = rm[rm["method"] == "original"].iloc[0]
+    rest = rm[rm["method"] != "original"]
+    width = float(rest["M"].diff().min()) if len(rest) > 1 else 0.5
+    x0 = float(rest["M"].min()) - width
+    ax.errorbar([x0], [(orig.lb + orig.ub) / 2], yerr=[[(orig.ub - orig.lb) / 2]], fmt="o",
+                color=CONTROL_COLOR, capsize=4, label="Conventional 95% CI")
+    ax.errorbar(rest["M"], (rest["lb"] + rest["ub"]) / 2, yerr=(rest["ub"] - rest["lb"]) / 2, fmt="s",
+                color=TREATED_COLOR, capsize=4, label="Robust 95% CI (relative magnitudes)")
+    ax.axhline(0, color="black", linewidth=0.8)
+    ax.set_xticks([x0, *rest["M"]], ["Orig.", *[f"{m:g}" for m in rest["M"]]])
+    ax.set_xlabel("M̄ (post-period trend violation relative to the largest pre-period change)")
+    ax.set_ylabel("Effect 2015–2016")
+    ax.legend()
+    _save(fig, path)
+
+
+def pilot_power(base: pd.DataFrame, *, seed: int, power: float = 0.8, alpha: float = 0.05,
+                reps: int = 2000) -> dict[str, Any]:
+    """Minimum detectable effect of the pilot-period DiD by simulation on the real pre-period
+    panel (:func:`analysis.power.minimum_detectable_effect`): control municipalities only,
+    2010-2012 as placebo pre-period and 2013-2014 as a two-year placebo pilot period, placebo
+    treatment with the model's unit structure (number of treated municipalities per pilot unit)."""
+    from .power import minimum_detectable_effect
+
+    treated = base[base["treated"]]
+    sizes = treated.groupby("cluster")["kunta"].nunique().sort_values(ascending=False).astype(int).tolist()
+    pre_years = [y for y in range(int(base["year"].min()), ADOPTION_YEAR - 2)]
+    post_years = [ADOPTION_YEAR - 2, ADOPTION_YEAR - 1]
+    pr = minimum_detectable_effect(base, unit="kunta", time="year", outcome="y", cluster_sizes=sizes,
+                                   pre_years=pre_years, post_years=post_years, power=power, alpha=alpha,
+                                   reps=reps, seed=seed, exclude_units=sorted(set(treated["kunta"])))
+    d = pr.to_dict()
+    d.pop("curve", None)
+    d.update({"cluster_sizes": sizes, "pre_years": f"{pre_years[0]}-{pre_years[-1]}",
+              "post_years": f"{post_years[0]}-{post_years[-1]}",
+              "method": "randomization-inference DiD test on placebo-treated control municipalities, "
+                        f"{len(sizes)} pseudo-unit(s) of {sum(sizes)} municipalities, {pre_years[0]}-"
+                        f"{pre_years[-1]} vs {post_years[0]}-{post_years[-1]} (Burlig, Preonas & Woerman 2020)"})
+    return d

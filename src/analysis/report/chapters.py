@@ -348,13 +348,24 @@ def run_section(run: Run, vs: VariableSet, site: Path, names) -> str:
     power = res.get("power")
     if rob or power:
         lines.append("### Robustness and power\n")
+    shown = {"estimates", "results"}  # run tables already shown, formatted, from results.json
     if isinstance(rob, dict) and rob:
-        lines.append(dict_table(rob, "Robustness checks reported by the run.", label(run.run_id, "robustness")))
+        # notes are printed below from the run's notes; HonestDiD bounds get their own caption
+        checks = {k: v for k, v in rob.items() if k not in ("notes", "honest_did")}
+        lines.append(dict_table(checks, "Robustness checks reported by the run.", label(run.run_id, "robustness")))
+        shown.add("robustness")
+        if rob.get("honest_did"):
+            lines.append(dict_table({"bounds": rob["honest_did"]},
+                                    "HonestDiD (Rambachan & Roth 2023): 95% intervals for the 2015–2016 effect "
+                                    "allowing parallel-trend violations up to M̄ (relative magnitudes) or M "
+                                    "(smoothness; M in pre-period SE units in the third column)",
+                                    label(run.run_id, "honest-did")))
+            shown.add("honest_did")
     if isinstance(power, dict) and power:
         lines.append(dict_table(power, "Power: minimum detectable effect (MDE) for this design.",
                                 label(run.run_id, "power")))
     for t in run.tables:
-        if t.stem in ("estimates", "results") or (t.stem == "robustness" and rob):  # already shown, formatted, from results.json
+        if t.stem in shown:
             continue
         lines.append(f"#### Table from the run: {t.stem.replace('_', ' ')}\n")
         lines.append(t.read_text(encoding="utf-8").strip() + "\n")
