@@ -400,6 +400,15 @@ def evaluate_model(
                      "n_control_municipalities_available": n_pool, "att": float(r.params["att"]),
                      "pre_rmspe": r.details.get("pre_rmspe"), "donor_pool": pool_note}
         notes.append(pool_note)
+        path = pd.DataFrame(r.details["path"])
+        pre_mean = float(path.loc[path["time"] < ADOPTION_YEAR, "treated"].abs().mean())
+        if synthetic["pre_rmspe"] is not None and pre_mean > 0:
+            share = synthetic["pre_rmspe"] / pre_mean
+            synthetic["pre_rmspe_share_of_mean"] = share
+            notes.append(f"Synthetic control pre-period fit: RMSPE {synthetic['pre_rmspe']:.3g} "
+                         f"({share:.1%} of the treated pre-period mean)"
+                         + ("; the fit is poor, so the synthetic-control estimate is unreliable." if share > 0.05
+                            else "."))
     event_rows, pretrend = [], None
     if "event_study" in est_set:
         event_rows, pretrend = _event_study(frame, inference_clusters=not one_cluster and "cluster" in inf_set)
@@ -650,6 +659,12 @@ def honest_did_bounds(base: pd.DataFrame, out: Path | None = None) -> tuple[list
              f"{list(HONEST_DID_MBAR)} (plug-in), smoothness M in {list(HONEST_DID_M_SE_MULTIPLES)} x the "
              f"median pre-period SE ({se_unit:.4g}). Breakdown value: the largest grid value whose "
              "interval excludes 0 (missing: even the smallest includes 0)."]
+    conventional = rm[rm["method"] == "original"].iloc[0]
+    smooth0 = sd[sd["method"] != "original"].sort_values("M").iloc[0]
+    if smooth0["lb"] > 0 >= conventional["ub"] or smooth0["ub"] < 0 <= conventional["lb"]:
+        notes.append("HonestDiD smoothness bounds at M = 0 (linear extrapolation of the pre-period trend) have "
+                     "the opposite sign of the conventional interval: the conclusion depends on the pre-trend "
+                     "assumption; the smoothness breakdown value refers to that opposite-signed interval.")
     if n_treated_clusters < 10:
         notes.append(f"HonestDiD uses the cluster-robust covariance, which understates uncertainty with "
                      f"{n_treated_clusters} treated clusters: read the bounds as optimistic.")
@@ -703,6 +718,8 @@ def pilot_power(base: pd.DataFrame, *, seed: int, power: float = 0.8, alpha: flo
                                    reps=reps, seed=seed, exclude_units=sorted(set(treated["kunta"])))
     d = pr.to_dict()
     d.pop("curve", None)
+    if not d["warnings"]:
+        d.pop("warnings")
     d.update({"cluster_sizes": sizes, "pre_years": f"{pre_years[0]}-{pre_years[-1]}",
               "post_years": f"{post_years[0]}-{post_years[-1]}",
               "method": "randomization-inference DiD test on placebo-treated control municipalities, "

@@ -54,6 +54,10 @@ KNOWN_FIGURES = {
                    "year relative to the pilot start (0 = 2015; reference year 2014), with 95% "
                    "confidence intervals",
     "synthetic_control": "Synthetic control: pilot unit and its synthetic comparison",
+    "synthetic_control_placebos": "Synthetic control in-space placebos: gap of the pilot unit (highlighted) "
+                                  "and of each donor given the same treatment",
+    "honest_did": "HonestDiD (Rambachan & Roth 2023): 95% interval of the 2015–2016 effect when post-period "
+                  "trend violations may be up to M̄ times the largest pre-period change",
 }
 
 
