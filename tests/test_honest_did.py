@@ -20,26 +20,88 @@ BETA = np.array([0.05, -0.02, 0.03, 0.9, 1.1])  # event times -4,-3,-2 | 0,1 (re
 SIGMA = np.diag([0.04, 0.04, 0.04, 0.05, 0.06]) + 0.005
 
 
-def test_mbar_zero_equals_conventional_interval():
-    t = honest_did(BETA, SIGMA, 3, 2, grid=[0.0, 0.5, 1.0])
-    z = stats.norm.ppf(0.975)
-    se = np.sqrt(SIGMA[3, 3])
+def test_rm_mbar_zero_closed_form():
+    """Exact statement at Mbar = 0 (post-period violations are zero, delta_post = 0).
+
+    One pre and one post period, independent coefficients, and a large pre-period change
+    (beta_{-2} = -5, sd 0.1) so that only the component with the matching sign is not rejected
+    and its pre-period moment is slack. The hybrid test then reduces to: eta = |b0 - theta| / se,
+    truncation [0, c_LF] (vlo = 0 from the mirrored moment, vup = the least-favourable critical
+    value), second-stage size (alpha - kappa) / (1 - kappa). So the set is
+    b0 -/+ se * Phi^{-1}(Phi(c) - a2 (Phi(c) - 1/2)): slightly *wider* than the conventional
+    b0 -/+ z_{0.975} se, not equal to it (ARP's hybrid set is not the conventional CI at Mbar = 0).
+    """
+    from analysis.sensitivity.honest_did import _N_GRID, _REFINE_STEPS, _RMSet
+
+    b = np.array([-5.0, 0.9])
+    S = np.diag([0.01, 0.05])
+    se = np.sqrt(0.05)
+    t = honest_did(b, S, 1, 1, grid=[0.0])
     row = t[t.M == 0].iloc[0]
-    assert row.lb == pytest.approx(0.9 - z * se, abs=1e-12)
-    assert row.ub == pytest.approx(0.9 + z * se, abs=1e-12)
+    rm = _RMSet(b, S, 1, 1, np.array([1.0]), 0.0, 0.05, seed=0)
+    # the component whose pre-period moment is slack accepts theta = b0; the other has eta = 50
+    (c,) = [test.lf_cv for _, y0, a, test in rm.parts if test.accepts(y0 - 0.9 * a)]
+    a2 = (0.05 - 0.005) / (1 - 0.005)
+    h = se * stats.norm.ppf(stats.norm.cdf(c) - a2 * (stats.norm.cdf(c) - 0.5))
+    # numerical tolerance = the grid spacing / 2**_REFINE_STEPS of the theta grid
+    id_width = 0.0
+    tol = (id_width + 40 * se) / (_N_GRID - 1) / 2 ** _REFINE_STEPS
+    assert row.lb == pytest.approx(0.9 - h, abs=tol)
+    assert row.ub == pytest.approx(0.9 + h, abs=tol)
+    assert h > stats.norm.ppf(0.975) * se
+    # c_LF: 1 - kappa quantile of max(|Z1|, Z2) (independent) up to simulation error of 1000 draws
+    c_exact = optimize_root(lambda x: (2 * stats.norm.cdf(x) - 1) * stats.norm.cdf(x) - 0.995)
+    assert abs(c - c_exact) < 0.5
     orig = t[t.method == "original"].iloc[0]
-    assert (orig.lb, orig.ub) == pytest.approx((row.lb, row.ub))
+    assert (orig.lb, orig.ub) == pytest.approx((0.9 - 1.959963984540054 * se, 0.9 + 1.959963984540054 * se))
 
 
-def test_sets_widen_with_mbar_and_breakdown():
-    t = honest_did(BETA, SIGMA, 3, 2, grid=np.linspace(0, 10, 101))
+def optimize_root(f):
+    from scipy import optimize
+    return optimize.brentq(f, 0.0, 10.0)
+
+
+def test_rm_vertex_enumeration_matches_linear_programs():
+    """The dual vertices are enumerated when few; the LP path (HonestDiD's) gives the same set."""
+    from analysis.sensitivity import honest_did as mod
+
+    l_vec = np.array([0.5, 0.5])
+    fast = mod._RMSet(BETA, SIGMA, 3, 2, l_vec, 1.0, 0.05, seed=0)
+    thetas = np.linspace(-0.5, 2.5, 25)
+    acc_fast = [fast.accepts(th) for th in thetas]
+    for *_, test in fast.parts:
+        test.V = None  # force linear programs (same lf_cv)
+    acc_lp = [fast.accepts(th) for th in thetas]
+    assert acc_fast == acc_lp
+    assert any(acc_fast) and not all(acc_fast)
+
+
+def test_rm_sets_widen_with_mbar_and_breakdown():
+    """Delta^RM(Mbar) is nested in Mbar; the ARP sets widen on this grid. (ARP sets are not
+    guaranteed nested for arbitrarily close Mbar: the conditioning event and the simulated
+    least-favourable critical value change with Mbar.)"""
+    grid = [0.0, 0.5, 1.0, 1.5, 2.0, 3.0]
+    t = honest_did(BETA, SIGMA, 3, 2, grid=grid)
     g = t[t.method != "original"]
     assert np.all(np.diff(g.ub.to_numpy()) >= 0) and np.all(np.diff(g.lb.to_numpy()) <= 0)
     bd = breakdown_value(t)
-    # D = max |diff(0.05,-0.02,0.03,0)| = 0.07; excluded while 0.9 - 0.07 Mbar - z se > 0
-    z, se = stats.norm.ppf(0.975), np.sqrt(SIGMA[3, 3])
-    exact = (0.9 - z * se) / 0.07
-    assert bd <= exact < bd + 0.1 + 1e-9
+    excl = (g.lb > 0) | (g.ub < 0)
+    assert bd == 1.0
+    assert excl[g.M <= bd].all() and not excl[g.M == 1.5].iloc[0]
+
+
+def test_rm_coverage_simulation():
+    """beta = tau + delta with delta in Delta^RM(1) at its boundary (post change = largest pre
+    change); the hybrid test accepts the true theta in >= 93% of 300 draws."""
+    from analysis.sensitivity.honest_did import _RMSet
+
+    delta = np.array([-0.2, -0.1, 0.1])  # positions -2, -1 | 1: pre changes 0.1, 0.1; post 0.1
+    tau = np.array([0.0, 0.0, 0.5])
+    S = np.array([[0.01, 0.004, 0.002], [0.004, 0.01, 0.003], [0.002, 0.003, 0.02]])
+    rng = np.random.default_rng(5)
+    draws = rng.multivariate_normal(tau + delta, S, size=300)
+    hits = [_RMSet(d, S, 2, 1, np.array([1.0]), 1.0, 0.05, seed=0).accepts(0.5) for d in draws]
+    assert np.mean(hits) >= 0.93
 
 
 def _min_variance_trend_invariant(sigma, num_pre, l_vec):
@@ -128,7 +190,9 @@ def test_from_result_and_errors():
     r = EstimationResult({"x": 1.0}, {"x": 0.1}, d, details={"event_study": es.to_dict("records"),
                                                              "vcov": SIGMA})
     t = honest_did_from_result(r, grid=[0.0])
-    assert t[t.M == 0].iloc[0].lb == pytest.approx(0.9 - stats.norm.ppf(0.975) * np.sqrt(0.055))
+    direct = honest_did(BETA, SIGMA, 3, 2, grid=[0.0])
+    pd.testing.assert_frame_equal(t, direct)
+    assert t[t.method == "original"].iloc[0].lb == pytest.approx(0.9 - stats.norm.ppf(0.975) * np.sqrt(0.055))
     with pytest.raises(InputError):
         honest_did(BETA, SIGMA, 2, 2)
     with pytest.raises(InputError):
@@ -147,6 +211,8 @@ def test_event_study_result_carries_its_covariance_for_honest_did():
     table = honest_did_from_result(res, method="relative_magnitude", grid=[0.0, 1.0])
     assert len(res.details["vcov"]) == len(res.details["vcov_terms"])
     first_post = next(r for r in res.details["event_study"] if r["event_time"] == 0)
-    row = table[table["M"] == 0.0].iloc[0]
+    row = table[table["method"] == "original"].iloc[0]
     z = 1.959963984540054
     assert row["lb"] == pytest.approx(first_post["estimate"] - z * first_post["se"], rel=1e-9)
+    rm0 = table[table["M"] == 0.0].iloc[0]
+    assert rm0["lb"] <= first_post["estimate"] <= rm0["ub"]
