@@ -1,9 +1,12 @@
-"""HonestDiD sensitivity (Rambachan & Roth 2023) in the constructions documented in the module.
+"""HonestDiD sensitivity (Rambachan & Roth 2023): optimal FLCI for Delta^SD(M) and the ARP
+hybrid confidence set for Delta^RM(Mbar), as in the R package HonestDiD (see the module
+docstring for the exact constructions).
 
-Exact statement tested for the issue's "with Mbar = 0 the honest set equals the usual interval":
-under Delta^RM(0) post-period violations are zero, so the robust interval for the first
-post-period effect equals the conventional interval beta_0 -/+ z_{0.975} se(beta_0) (to 1e-12,
-since the plug-in construction adds zero bias at Mbar = 0).
+The issue's "with Mbar = 0 the honest set equals the usual interval" does not hold for the ARP
+hybrid set; the exact statement tested (test_rm_mbar_zero_closed_form) is its closed form when
+the pre-period moment is slack and independent: b0 -/+ se * Phi^{-1}(Phi(c) - a2 (Phi(c) - 1/2)),
+slightly wider than b0 -/+ z_{0.975} se. No numbers from the HonestDiD vignette (Medicaid example)
+are tested: they were not available offline to copy exactly, and none are typed from memory.
 """
 from __future__ import annotations
 

@@ -16,17 +16,20 @@ Implemented constructions (stated exactly):
   ``kappa = alpha / 10`` (critical value simulated with 1000 draws, ``seed``), second stage at
   ``(alpha - kappa) / (1 - kappa)``; ``theta`` is in the set if any component accepts. The
   reported ``[lb, ub]`` is the hull of accepted thetas, found on a 201-point grid over the
-  identified set at ``betahat`` -/+ 20 sd(l'beta_post) (HonestDiD's default range), scanned
+  identified set at ``betahat`` -/+ 20 sd(l'beta_post) (our choice of range), scanned
   from both ends, each endpoint then refined by 12 bisection steps: numerical tolerance
   ``(grid range / 200) / 2**12`` (an accepted island narrower than one grid step outside the
-  hull can be missed, as with HonestDiD's 1000-point grid). Deviations from HonestDiD:
+  hull can be missed, as with HonestDiD's grid). Deviations from HonestDiD:
   (i) the dual LP's vertices are enumerated exactly when there are at most 20000 candidate
   bases (always for one post period), otherwise ``scipy.optimize.linprog`` (HiGHS) is used —
   both paths give the same decisions (tested); (ii) the truncation points ``vlo, vup`` are
   computed exactly by Charnes-Cooper linear-fractional LPs (or the vertex formula) instead of
   HonestDiD's bisection; (iii) simulated critical values use numpy, so they differ from R's
-  draws by Monte Carlo error. At ``Mbar = 0`` the set is *not* the conventional interval
-  (slightly wider: hybrid size adjustment and truncation), see the tests.
+  draws by Monte Carlo error. At ``Mbar = 0`` the set is *not* the conventional interval: it is
+  wider (slightly when the pre-period moments are slack and independent, see the closed-form
+  test; much wider when pre-period moments are near binding and correlated with the post
+  coefficients, e.g. a rank-deficient few-cluster covariance). The ``"original"`` row is the
+  conventional interval.
 * ``method="smoothness"`` (Delta^SD(M)): second differences of delta bounded by ``M``. The
   optimal fixed-length confidence interval of Armstrong & Kolesar (2018), as HonestDiD's
   ``findOptimalFLCI``: over affine estimators ``w'beta_pre + l'beta_post`` (no constant;
