@@ -677,14 +677,14 @@ def honest_did_bounds(base: pd.DataFrame, out: Path | None = None) -> tuple[list
                                             if se_unit > 0 and math.isfinite(breakdown_value(sd)) else None)}
     notes = [f"HonestDiD (Rambachan & Roth 2023): bounds for the average 2015-2016 effect from a "
              f"{len(post) + len(pre_se) + 1}-period event study with cluster-robust covariance "
-             f"({n_treated_clusters} treated clusters); relative magnitudes Mbar in "
-             f"{list(HONEST_DID_MBAR)} (plug-in), smoothness M in {list(HONEST_DID_M_SE_MULTIPLES)} x the "
+             f"({n_treated_clusters} treated clusters); {_construction(rm)} with Mbar in "
+             f"{list(HONEST_DID_MBAR)}, {_construction(sd)} with M in {list(HONEST_DID_M_SE_MULTIPLES)} x the "
              f"median pre-period SE ({se_unit:.4g}). Breakdown value: the largest grid value whose "
              "interval excludes 0 (missing: even the smallest includes 0)."]
     conventional = rm[rm["method"] == "original"].iloc[0]
     smooth0 = sd[sd["method"] != "original"].sort_values("M").iloc[0]
     if smooth0["lb"] > 0 >= conventional["ub"] or smooth0["ub"] < 0 <= conventional["lb"]:
-        notes.append("HonestDiD smoothness bounds at M = 0 (linear extrapolation of the pre-period trend) have "
+        notes.append("HonestDiD smoothness bounds at M = 0 (a linear pre-period trend carried forward) have "
                      "the opposite sign of the conventional interval: the conclusion depends on the pre-trend "
                      "assumption; the smoothness breakdown value refers to that opposite-signed interval.")
     if n_treated_clusters < 10:
@@ -696,6 +696,11 @@ def honest_did_bounds(base: pd.DataFrame, out: Path | None = None) -> tuple[list
         tables.write_table(table, out / "tables" / "honest_did")
         _honest_did_figure(rm, out / "figures" / "honest_did.png")
     return table.to_dict(orient="records"), breakdown, notes
+
+
+def _construction(table: pd.DataFrame) -> str:
+    """The construction label(s) reported by :mod:`analysis.sensitivity.honest_did`."""
+    return " / ".join(sorted(set(table.loc[table["method"] != "original", "method"])))
 
 
 def _honest_did_figure(rm: pd.DataFrame, path: Path) -> None:
