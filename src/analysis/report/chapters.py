@@ -65,7 +65,9 @@ def name_estimator(e: str) -> str:
     return ESTIMATOR_NAMES.get(str(e), str(e).replace("_", " ").capitalize())
 
 
-def name_inference(i: str) -> str:
+def name_inference(i: str | None) -> str:
+    if i is None or str(i).lower() in ("none", "nan", ""):
+        return "none (point estimate only)"
     return INFERENCE_NAMES.get(str(i), str(i).replace("_", " ").capitalize())
 
 
