@@ -1,5 +1,4 @@
 """Callaway-Sant'Anna ATT(g,t) vs R did 2.5.0 on mpdta (tests/reference/mpdta)."""
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -10,22 +9,7 @@ from analysis.estimators.staggered.aggte import aggte
 from analysis.estimators.staggered.att_gt import att_gt
 from analysis.estimators.staggered.pretest import pretest
 
-REF = Path(__file__).parent / "reference" / "mpdta"
-SCEN = {
-    "mpdta_nev_dr": {},
-    "mpdta_nev_ipw": {"est_method": "ipw"},
-    "mpdta_nyt_dr": {"control_group": "notyettreated"},
-    "mpdta_nev_reg_cov": {"est_method": "reg", "covariates": ["lpop"]},
-}
-
-
-@pytest.fixture(scope="module")
-def mpdta():
-    return pd.read_csv(REF / "mpdta.csv")
-
-
-def _fit(d, **kw):
-    return att_gt(d, yname="lemp", tname="year", idname="countyreal", gname="first.treat", **kw)
+from mpdta_cases import REF, SCEN, _fit, mpdta  # noqa: F401  (mpdta is a fixture)
 
 
 @pytest.mark.parametrize("scenario", list(SCEN))
