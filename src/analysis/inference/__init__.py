@@ -4,6 +4,7 @@
 - :mod:`.wild_bootstrap`: wild cluster restricted bootstrap (Rademacher / Webb), test inversion.
 - :mod:`.randomization`: randomization inference over placebo cluster assignments.
 - :mod:`.inversion`: confidence intervals by test inversion.
+- :mod:`.placebo_units`: placebo units shaped like the treated units (:class:`PlaceboUnits`).
 
 Estimators take ``inference`` in :data:`INFERENCE_METHODS`.
 """
