@@ -14,7 +14,11 @@ Implemented constructions (stated exactly):
   ``H0: l'tau_post = theta`` is tested with the Andrews, Roth & Pakes (2023) conditional test
   with nuisance parameters, hybridised with a least-favourable first stage of size
   ``kappa = alpha / 10`` (critical value simulated with 1000 draws, ``seed``), second stage at
-  ``(alpha - kappa) / (1 - kappa)``; ``theta`` is in the set if any component accepts. The
+  ``(alpha - kappa) / (1 - kappa)``; ``theta`` is in the set if any component accepts. As
+  HonestDiD's default (``postPeriodMomentsOnly = TRUE``), with more than one post period the
+  test uses only the rows of ``A`` that involve post-period coefficients
+  (``post_period_moments_only=False`` keeps every row); the identified set that sets the theta
+  grid uses every row. The
   reported ``[lb, ub]`` is the hull of accepted thetas, found on a 201-point grid over the
   identified set at ``betahat`` -/+ 20 sd(l'beta_post) (our choice of range), scanned
   from both ends, each endpoint then refined by 12 bisection steps: numerical tolerance
@@ -205,6 +209,16 @@ def _rm_constraints(num_pre: int, num_post: int, mbar: float, s_idx: int, positi
     return np.delete(A, num_pre, axis=1)
 
 
+def _moments_for_test(A: np.ndarray, num_pre: int, num_post: int, post_only: bool) -> np.ndarray:
+    """Rows of ``A`` the ARP test uses. With ``post_only`` (HonestDiD's default
+    ``postPeriodMomentsOnly = TRUE``) and more than one post period, only the moments that
+    involve a post-period coefficient; moments on pre-period coefficients alone are dropped.
+    With one post period every row is used, as in HonestDiD."""
+    if not post_only or num_post == 1:
+        return A
+    return A[np.any(A[:, num_pre:] != 0, axis=1)]
+
+
 def _null_basis(l_vec: np.ndarray) -> np.ndarray:
     """Orthonormal basis (columns) of the orthogonal complement of ``l_vec``."""
     if l_vec.size == 1:
@@ -330,7 +344,8 @@ class _ARPTest:
 class _RMSet:
     """Hybrid ARP confidence set for ``l'tau_post`` under Delta^RM(Mbar): union over (s, sign)."""
 
-    def __init__(self, betahat, sigma, num_pre, num_post, l_vec, mbar, alpha, seed=0):
+    def __init__(self, betahat, sigma, num_pre, num_post, l_vec, mbar, alpha, seed=0,
+                 post_period_moments_only=True):
         self.b, self.l = betahat, l_vec
         self.num_pre, self.num_post = num_pre, num_post
         N = _null_basis(l_vec)
@@ -340,9 +355,10 @@ class _RMSet:
         for s_idx in range(num_pre):
             for positive in (True, False):
                 A = _rm_constraints(num_pre, num_post, mbar, s_idx, positive)
-                A_post = A[:, num_pre:]
-                test = _ARPTest(A @ sigma @ A.T, A_post @ N, alpha, alpha / 10, rng)
-                self.parts.append((A, A @ betahat, A_post @ a_dir, test))
+                A_test = _moments_for_test(A, num_pre, num_post, post_period_moments_only)
+                A_post = A_test[:, num_pre:]
+                test = _ARPTest(A_test @ sigma @ A_test.T, A_post @ N, alpha, alpha / 10, rng)
+                self.parts.append((A, A_test @ betahat, A_post @ a_dir, test))
 
     def accepts(self, theta: float) -> bool:
         return any(test.accepts(y0 - theta * a) for _, y0, a, test in self.parts)
@@ -364,9 +380,10 @@ class _RMSet:
         return lo, hi
 
 
-def _rm_interval(betahat, sigma, num_pre, num_post, l_vec, mbar, alpha, seed=0):
+def _rm_interval(betahat, sigma, num_pre, num_post, l_vec, mbar, alpha, seed=0,
+                 post_period_moments_only=True):
     """Hull of the accepted thetas: coarse grid scanned from both ends, endpoints refined."""
-    rm = _RMSet(betahat, sigma, num_pre, num_post, l_vec, mbar, alpha, seed)
+    rm = _RMSet(betahat, sigma, num_pre, num_post, l_vec, mbar, alpha, seed, post_period_moments_only)
     sd_theta = float(np.sqrt(l_vec @ sigma[num_pre:, num_pre:] @ l_vec))
     id_lo, id_hi = rm.identified_set()
     centre = float(l_vec @ betahat[num_pre:])
@@ -426,6 +443,7 @@ def honest_did(
     l_vec: Sequence[float] | None = None,
     alpha: float = 0.05,
     seed: int = 0,
+    post_period_moments_only: bool = True,
 ) -> pd.DataFrame:
     """Robust confidence sets for ``theta = l' tau_post`` over a grid of Mbar (or M).
 
@@ -435,6 +453,9 @@ def honest_did(
     columns ``M`` (Mbar or M), ``lb``, ``ub``, ``method`` plus the conventional interval as
     the row ``M = NaN`` labelled ``"original"``. ``seed`` seeds the simulated least-favourable
     critical value of the relative-magnitudes hybrid test (1000 draws, as HonestDiD).
+    ``post_period_moments_only`` (relative magnitudes; default True as HonestDiD's
+    ``postPeriodMomentsOnly``): the ARP test uses only the moments that involve post-period
+    coefficients; ``False`` tests every row of the constraint matrix.
     """
     if method not in METHODS:
         raise InputError(choices_message("HonestDiD method", method, METHODS))
@@ -452,7 +473,8 @@ def honest_did(
     rows = [{"M": np.nan, "lb": theta - z * se, "ub": theta + z * se, "method": "original"}]
     if method == "relative_magnitude":
         for m in grid:
-            lb, ub = _rm_interval(b, S, num_pre, num_post, l, float(m), alpha, seed)
+            lb, ub = _rm_interval(b, S, num_pre, num_post, l, float(m), alpha, seed,
+                                  post_period_moments_only)
             rows.append({"M": m, "lb": lb, "ub": ub, "method": "relative_magnitude (ARP hybrid)"})
     else:
         for m in grid:
