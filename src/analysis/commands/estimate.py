@@ -8,43 +8,16 @@ Example::
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
-import math
 import sys
 from pathlib import Path
 
-from ..errors import InputError, choices_message
+from ..errors import InputError
 
-# Method dispatch: name -> (module, function, default inference, allowed inference).
-# Every function has the signature fn(data, *, unit, time, outcome, treated, covariates,
-# cluster, inference, reps, seed, **options) -> EstimationResult. To add a method (e.g. the
-# staggered estimators cs | sa | imputation | bacon), add one row here; method-specific
-# options go in METHOD_OPTIONS below.
-METHODS: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
-    "did": ("analysis.estimators.did", "did_2x2", "cluster", ("cluster", "wild", "ri")),
-    "twfe": ("analysis.estimators.did", "twfe_did", "cluster", ("cluster", "wild", "ri")),
-    "event-study": ("analysis.estimators.event_study", "event_study", "cluster", ("cluster", "wild")),
-    "sc": ("analysis.estimators.synthetic_control", "synthetic_control", "placebo", ("placebo",)),
-    "sdid": ("analysis.estimators.sdid", "synthetic_did", "placebo", ("placebo",)),
-    # staggered adoption (engineer D): adapters in analysis.estimators.staggered.cli
-    "cs": ("analysis.estimators.staggered.cli", "cs", "cluster", ("cluster", "bootstrap")),
-    "sa": ("analysis.estimators.staggered.cli", "sa", "cluster", ("cluster",)),
-    "imputation": ("analysis.estimators.staggered.cli", "imp", "cluster", ("cluster",)),
-    "bacon": ("analysis.estimators.staggered.cli", "bacon_decomposition", "none", ("none",)),
-}
-# Extra keyword options per method: name -> {argparse dest: function keyword}.
-METHOD_OPTIONS: dict[str, dict[str, str]] = {
-    "did": {"weights": "weights", "ri_statistic": "ri_statistic"},
-    "twfe": {"weights": "weights", "ri_statistic": "ri_statistic"},
-    "event-study": {"weights": "weights"},
-    "cs": {"cohort": "cohort", "control": "control", "est": "est", "base_period": "base_period",
-           "aggregate": "aggregate"},
-    "sa": {"cohort": "cohort"},
-    "imputation": {"cohort": "cohort"},
-    "bacon": {"cohort": "cohort"},
-}
-INFERENCE_CHOICES = ("cluster", "wild", "ri", "placebo")
+from ..spec import METHOD_OPTIONS, METHODS, EstimateSpec, estimate_record  # noqa: F401 (re-exported)
+from ..study import INFERENCE_METHODS, PLACEBO_CONSTRUCTIONS
+
+INFERENCE_CHOICES = INFERENCE_METHODS
 
 
 def register(subparsers) -> None:
@@ -79,6 +52,23 @@ def register(subparsers) -> None:
                    help="bootstrap / randomization / placebo draws (default: the method's own, "
                         "9999 for wild and ri, 200 placebo sets for sdid)")
     p.add_argument("--seed", type=int, default=0, help="random seed")
+    p.add_argument("--years", default=None,
+                   help="time window FIRST-LAST of the rows to use (default: all)")
+    p.add_argument("--placebo-units", dest="placebo_units", default=None,
+                   choices=PLACEBO_CONSTRUCTIONS,
+                   help="placebo inference (ri for did/twfe, placebo for sc/sdid) reassigns "
+                        "treatment to placebo units shaped like the treated clusters (same number "
+                        "and sizes): 'nearest' = a seed control unit and its nearest control "
+                        "units by --coords; 'region' = control units of one --region")
+    p.add_argument("--coords", default="x,y",
+                   help="--placebo-units nearest: coordinate columns X,Y (default x,y)")
+    p.add_argument("--region", default="region",
+                   help="--placebo-units region: region label column (default region)")
+    p.add_argument("--v-method", dest="v_method", default="nested", choices=("nested", "equal"),
+                   help="sc: predictor weights V by pre-period MSPE (nested, as Synth) or equal")
+    p.add_argument("--predictor-windows", dest="special_predictors", default=None,
+                   help="sc: predictors = outcome averages over these windows, e.g. "
+                        "2010-2011,2012-2013,2014 (default: every pre-period outcome)")
     p.add_argument("--cohort", default=None,
                    help="staggered methods: column with each unit's first treated period "
                         "(0 or empty = never treated)")
@@ -115,89 +105,22 @@ def read_panel_file(path: Path, id_columns=()):
 
 
 def estimate_from_args(args):
-    if args.method not in METHODS:
-        raise InputError(choices_message("method", args.method, METHODS))
-    module_name, func_name, default_inf, allowed = METHODS[args.method]
-    inference = args.inference or default_inf
-    if inference not in allowed:
-        raise InputError(
-            f"inference {inference!r} is not available for method {args.method!r}; "
-            f"valid choices: {', '.join(allowed)}"
-        )
-    if args.reps is not None and args.reps < 1:
-        raise InputError(f"--reps must be positive, got {args.reps}")
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        raise InputError(f"method {args.method!r} is not available in this version "
-                         f"({module_name} missing)") from exc
-    func = getattr(module, func_name)
-    if not args.treated and not getattr(args, "cohort", None):
-        raise InputError("--treated is required (or --cohort for staggered methods)")
+    """Parse the arguments into an :class:`~analysis.spec.EstimateSpec` and fit it."""
+    spec = EstimateSpec.from_args(args)
     data = read_panel_file(args.file, [c for c in (args.unit, args.cluster) if c])
-    covariates = [c.strip() for c in args.covariates.split(",") if c.strip()]
-    options = {kw: getattr(args, dest) for dest, kw in METHOD_OPTIONS.get(args.method, {}).items()}
-    if args.reps is not None:
-        options["reps"] = args.reps
-    return func(data, unit=args.unit, time=args.time, outcome=args.outcome,
-                treated=args.treated, covariates=covariates, cluster=args.cluster,
-                inference=inference, seed=args.seed, **options)
-
-
-def _num(v):
-    try:
-        v = float(v)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(v) or math.isinf(v) else v
+    return spec.fit(data)
 
 
 def result_json(method: str, result, inference: str | None = None) -> dict:
-    """The issue's JSON object: one headline estimate (``att``), null where undefined.
-
-    ``inference`` is the option used (cluster, wild, ri, placebo); the estimator's own longer
-    description is in ``details["inference_detail"]``.
-    """
-    from ..results import jsonable
-
-    if "att" in result.params.index:
-        term = "att"
-        try:
-            ci = result.conf_int()
-            lo, hi = ci.loc[term, "lower"], ci.loc[term, "upper"]
-        except ValueError:
-            lo = hi = None
-        estimate, se, p = result.params[term], result.std_errors[term], result.pvalues[term]
-    else:
-        estimate = se = p = lo = hi = None
-    details = {}
-    if "event_study" in result.details:
-        details["event_study"] = result.details["event_study"]
-        details["pretrend"] = result.details.get("pretrend")
-    if "weights" in result.details:
-        details["weights"] = result.details["weights"]
-    for key in ("min_p_value", "randomization", "wild_bootstrap", "cluster_se"):
-        if key in result.details:
-            details[key] = result.details[key]
-    for key in ("att_gt", "aggregations", "pretest", "components", "by_type", "catt"):
-        if key in result.details:  # staggered methods
-            details[key] = result.details[key]
-    details["warnings"] = list(result.warnings)
-    d = result.design
-    details["inference_detail"] = d.inference
-    return jsonable({
-        "method": method, "estimate": _num(estimate), "se": _num(se), "ci_low": _num(lo),
-        "ci_high": _num(hi), "p_value": _num(p), "inference": inference or d.inference,
-        "n_units": d.n_units, "n_treated_units": d.n_treated_units, "n_periods": d.n_periods,
-        "details": details,
-    })
+    """The ``--json`` object (:func:`analysis.spec.estimate_record`)."""
+    return estimate_record(method, result, inference)
 
 
 def run(args: argparse.Namespace) -> int:
     result = estimate_from_args(args)
     if args.json:
         inference = args.inference or METHODS[args.method][2]
-        print(json.dumps(result_json(args.method, result, inference), ensure_ascii=False))
+        print(json.dumps(estimate_record(args.method, result, inference), ensure_ascii=False))
     else:
         print(result.summary)
     sys.stdout.flush()
