@@ -1,7 +1,8 @@
 """Difference-in-differences for a block design: 2x2 DiD and two-way fixed effects (TWFE).
 
-``twfe_did`` fits ``y_it = a_i + l_t + b·D_it + X_it'g + e_it`` with linearmodels ``PanelOLS``
-(unit and period effects absorbed); ``did_2x2`` compares the change in unit means from the
+``twfe_did`` fits ``y_it = a_i + l_t + b·D_it + X_it'g + e_it`` by the within transformation
+(unit and period effects absorbed by exact two-way demeaning, balanced or unbalanced; linearmodels
+``PanelOLS`` is the reference path, ``engine="linearmodels"``); ``did_2x2`` compares the change in unit means from the
 pre-period (before the common adoption time) to the post-period between treated and control
 units, as the regression ``ΔY_i = c + b·T_i + X_i'g + e_i`` (Card & Krueger 1994, Table 4).
 
@@ -60,6 +61,7 @@ class PanelDesign:
     balanced: bool
     units_nested_in_clusters: bool
     warnings: list[str] = field(default_factory=list)
+    _period_basis_cache: tuple | None = field(default=None, repr=False, compare=False)
 
     @property
     def n_obs(self) -> int:
@@ -105,8 +107,11 @@ class PanelDesign:
         return int(self.times.min()), int(self.times.max())
 
     def absorb(self, M: np.ndarray) -> np.ndarray:
-        """Partial out unit and period effects (exact for balanced panels, else alternating
-        projections to 1e-12)."""
+        """Partial out unit and period effects exactly (the within transformation).
+
+        Balanced panels: subtract unit means, then period means. Unbalanced panels: subtract
+        unit means, then project out the unit-demeaned period dummies (a ``T x T`` system), which
+        is the exact two-way projection without iterating (Frisch-Waugh-Lovell)."""
         M = np.asarray(M, dtype=float)
         if M.ndim == 1:
             return self.absorb(M[:, None])[:, 0]
@@ -115,26 +120,31 @@ class PanelDesign:
             cube = cube - cube.mean(axis=1, keepdims=True)
             cube = cube - cube.mean(axis=0, keepdims=True)
             return cube.reshape(M.shape)
-        out = M.copy()
-        n_u = np.bincount(self.unit_codes)[:, None]
-        n_t = np.bincount(self.time_codes)[:, None]
-        for _ in range(10_000):
-            su = np.zeros((self.n_units, out.shape[1]))
-            np.add.at(su, self.unit_codes, out)
-            out -= (su / n_u)[self.unit_codes]
-            st = np.zeros((self.n_periods, out.shape[1]))
-            np.add.at(st, self.time_codes, out)
-            mt = st / n_t
-            out -= mt[self.time_codes]
-            if np.max(np.abs(mt)) < 1e-12 * max(1.0, np.max(np.abs(M))):
-                su = np.zeros((self.n_units, out.shape[1]))
-                np.add.at(su, self.unit_codes, out)
-                if np.max(np.abs(su / n_u)) < 1e-11 * max(1.0, np.max(np.abs(M))):
-                    break
-        return out
+        within = self._unit_demean(M)
+        dt, dt_pinv = self._period_basis()
+        return within - dt @ (dt_pinv @ (dt.T @ within))
+
+    def _unit_demean(self, M: np.ndarray) -> np.ndarray:
+        counts = np.bincount(self.unit_codes, minlength=self.n_units)
+        sums = np.empty((self.n_units, M.shape[1]))
+        for j in range(M.shape[1]):
+            sums[:, j] = np.bincount(self.unit_codes, weights=M[:, j], minlength=self.n_units)
+        return M - (sums / counts[:, None])[self.unit_codes]
+
+    def _period_basis(self) -> tuple[np.ndarray, np.ndarray]:
+        """Unit-demeaned period dummies ``D`` and ``pinv(D'D)`` (cached per design)."""
+        cached = self._period_basis_cache
+        if cached is None:
+            dummies = np.zeros((self.n_obs, self.n_periods))
+            dummies[np.arange(self.n_obs), self.time_codes] = 1.0
+            dt = self._unit_demean(dummies)
+            cached = (dt, np.linalg.pinv(dt.T @ dt, hermitian=True))
+            self._period_basis_cache = cached
+        return cached
 
     def k_absorbed(self) -> int:
-        """Absorbed effects counted in K (units nested in clusters count as one intercept)."""
+        """Absorbed effects counted in K as fixest does (``fixef.K = "nested"``): unit effects
+        nested in the clusters count as one intercept; otherwise units + periods - 1."""
         if self.units_nested_in_clusters:
             return self.n_periods
         return self.n_units + self.n_periods - 1
@@ -215,6 +225,31 @@ def refuse_wild_with_one_treated_cluster(design: PanelDesign) -> None:
         )
 
 
+ENGINES = ("within", "linearmodels")
+ABSORBED_TOLERANCE = 1e-10
+
+
+def check_engine(engine: str) -> None:
+    if engine not in ENGINES:
+        raise InputError(choices_message("engine", engine, ENGINES))
+
+
+def kept_columns(design: PanelDesign, X_raw: np.ndarray) -> list[int]:
+    """Columns of ``X_raw`` not absorbed by the fixed effects nor collinear with earlier kept
+    columns (in order, as ``PanelOLS(drop_absorbed=True)`` and fixest drop them)."""
+    Xt = design.absorb(X_raw)
+    kept: list[int] = []
+    basis = np.empty((len(Xt), 0))
+    for j in range(Xt.shape[1]):
+        raw_norm = np.linalg.norm(X_raw[:, j])
+        col = Xt[:, j] - basis @ (basis.T @ Xt[:, j]) if basis.shape[1] else Xt[:, j]
+        norm = np.linalg.norm(col)
+        if raw_norm > 0 and norm > ABSORBED_TOLERANCE * raw_norm * np.sqrt(len(Xt)):
+            kept.append(j)
+            basis = np.column_stack([basis, col / norm])
+    return kept
+
+
 def _panel_ols(design: PanelDesign, regressors: pd.DataFrame) -> tuple[pd.Series, np.ndarray, list[str]]:
     """Fit with linearmodels PanelOLS (unit and period effects); return params, the clustered
     covariance without the (N-1)/(N-K) factor (G/(G-1) only) and the kept regressor names."""
@@ -280,14 +315,18 @@ def twfe_did(
     weights: str = "auto",
     level: float = 0.95,
     ri_statistic: str = "t",
+    engine: str = "within",
 ) -> EstimationResult:
     """TWFE DiD: coefficient ``att`` on the treatment status with unit and period effects.
 
-    ``weights`` chooses the wild-bootstrap weights (``auto``: Webb below 12 clusters, else
-    Rademacher). ``ri_statistic``: ``"t"`` (RI-t, default) or ``"coef"`` for randomization
+    ``engine="within"`` fits by the exact within transformation (two-way demeaning);
+    ``"linearmodels"`` takes the coefficients from linearmodels ``PanelOLS`` (the reference
+    path; same numbers to machine precision, slower). ``weights`` chooses the wild-bootstrap
+    weights (``auto``: Webb below 12 clusters, else Rademacher). ``ri_statistic``: ``"t"`` (RI-t, default) or ``"coef"`` for randomization
     inference. See the module docstring for the inference options.
     """
     check_inference(inference)
+    check_engine(engine)
     design = prepare_panel(data, unit=unit, time=time, outcome=outcome, treated=treated,
                            covariates=covariates, cluster=cluster)
     if inference == "wild":
@@ -296,7 +335,10 @@ def twfe_did(
     regressors = pd.DataFrame({"att": f[treated].to_numpy(dtype=float)})
     for c in design.covariates:
         regressors[c] = f[c].to_numpy(dtype=float)
-    params, cov_g, kept = _panel_ols(design, regressors)
+    if engine == "linearmodels":
+        params, _, kept = _panel_ols(design, regressors)
+    else:
+        kept = [regressors.columns[j] for j in kept_columns(design, regressors.to_numpy())]
     if "att" not in kept:
         raise InputError("the treatment is collinear with the unit and period effects")
     warnings = inference_warnings(design, inference)
@@ -304,13 +346,18 @@ def twfe_did(
     if dropped:
         warnings.append(f"covariate(s) absorbed by the fixed effects and dropped: {dropped}")
     k_abs = design.k_absorbed()
-    # The coefficients come from PanelOLS; the CR1 covariance is computed on the FWL-partialled
-    # design with the reghdfe/fixest K (linearmodels' own clustered covariance with absorbed
-    # entity effects rescales by the number of absorbed effects: sqrt(2) larger on a 2-period
-    # panel, which is not the convention of reghdfe / fixest).
+    # Coefficients and the CR1 covariance from the within-transformed (FWL-partialled) design
+    # with the reghdfe/fixest K. engine="linearmodels" takes the coefficients from PanelOLS
+    # instead (the reference the within path is tested against); linearmodels' own clustered
+    # covariance with absorbed entity effects rescales by the number of absorbed effects
+    # (sqrt(2) larger on a 2-period panel), which is not the reghdfe / fixest convention.
     fwl = fwl_fit(design, regressors[kept].to_numpy(), k_abs)
-    if not np.allclose(fwl.beta, params.to_numpy(), rtol=1e-6, atol=1e-8 * (1 + np.abs(fwl.beta).max())):
-        raise RuntimeError("PanelOLS and the partialled regression disagree")  # pragma: no cover
+    if engine == "linearmodels":
+        if not np.allclose(fwl.beta, params.to_numpy(), rtol=1e-6,
+                           atol=1e-8 * (1 + np.abs(fwl.beta).max())):
+            raise RuntimeError("PanelOLS and the partialled regression disagree")  # pragma: no cover
+    else:
+        params = pd.Series(fwl.beta, index=kept)
     ss = fwl.small_sample
     se = pd.Series(np.sqrt(np.diag(fwl.cov)), index=kept)
     extra = {"small_sample": ss.describe(), "fixed_effects": [unit, time],

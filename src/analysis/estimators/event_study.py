@@ -7,6 +7,8 @@ into its end points. The joint pre-trend test is the Wald test of all leads (``e
 ``ref < e < 0``) being zero with the CR1 covariance, ``F(m, G-1)`` (fixest ``wald`` style).
 Inference per coefficient as in :mod:`analysis.estimators.did` (``cluster`` or ``wild``; the
 wild bootstrap gives each event-time coefficient its own p-value and inverted interval).
+Fitted by the within transformation (exact two-way demeaning, balanced or unbalanced panels);
+``engine="linearmodels"`` takes the coefficients from ``PanelOLS`` (the reference path).
 """
 from __future__ import annotations
 
@@ -19,8 +21,8 @@ from scipy import stats
 from ..errors import InputError
 from ..results import EstimationResult
 from .did import (
-    _design_record, check_inference, fwl_fit, inference_warnings, prepare_panel,
-    refuse_wild_with_one_treated_cluster,
+    _design_record, _panel_ols, check_engine, check_inference, fwl_fit, inference_warnings,
+    prepare_panel, refuse_wild_with_one_treated_cluster,
 )
 
 
@@ -44,9 +46,15 @@ def event_study(
     level: float = 0.95,
     ref: int = -1,
     window: tuple[int, int] | None = None,
+    engine: str = "within",
 ) -> EstimationResult:
-    """Event-study coefficients ``event_time=e`` (reference ``ref`` omitted)."""
+    """Event-study coefficients ``event_time=e`` (reference ``ref`` omitted).
+
+    ``engine="within"`` fits by the exact within transformation; ``"linearmodels"`` takes the
+    coefficients from linearmodels ``PanelOLS`` (the reference path, same numbers).
+    """
     check_inference(inference, ("cluster", "wild"))
+    check_engine(engine)
     design = prepare_panel(data, unit=unit, time=time, outcome=outcome, treated=treated,
                            covariates=covariates, cluster=cluster)
     if inference == "wild":
@@ -70,6 +78,12 @@ def event_study(
     X_raw = np.column_stack([*cols.values(), *(f[c].to_numpy(dtype=float) for c in design.covariates)])
     names = [*cols, *design.covariates]
     fit = fwl_fit(design, X_raw, design.k_absorbed())
+    if engine == "linearmodels":
+        lm_params, _, kept = _panel_ols(design, pd.DataFrame(X_raw, columns=names))
+        if kept != names:
+            raise InputError(f"event-time terms or covariates absorbed by the fixed effects: "
+                             f"{[n for n in names if n not in kept]}")
+        fit.beta = lm_params.to_numpy()
     params = pd.Series(fit.beta, index=names)
     se = pd.Series(np.sqrt(np.diag(fit.cov)), index=names)
     ss = fit.small_sample
