@@ -318,6 +318,25 @@ class AttGtResult(EstimationResult):
         return pretest(self)
 
 
+def _last_treated_as_control(P: _Prepared, G: np.ndarray, anticipation: int):
+    """Without never-treated units, R ``did`` (``pre_process_did``) makes the last-treated
+    cohort the comparison group: periods from its first treated period (less anticipation) on
+    are dropped and its units count as never treated."""
+    g_last = float(G.max())
+    keep_t = P.times < g_last - anticipation
+    if keep_t.sum() < 2:
+        raise InputError(f"no never-treated units, and fewer than two periods before the last "
+                         f"cohort's first treated period ({g_last:g}): nothing to compare")
+    order = np.argsort(P.times)
+    if not np.array_equal(order, np.arange(len(P.times))):  # pragma: no cover - wide_panel sorts
+        raise InputError("internal: periods are not sorted")
+    G = np.where(G == g_last, np.inf, G)
+    P = _Prepared(P.units, P.times[keep_t], P.Y[:, keep_t], G, P.X, P.cluster)
+    note = (f"no never-treated units: the last-treated cohort (g={g_last:g}) is the comparison "
+            f"group and periods from {g_last - anticipation:g} on are dropped (as R did)")
+    return P, G, note
+
+
 def att_gt(
     data: pd.DataFrame, *, yname: str, tname: str, idname: str, gname: str,
     xformla: Sequence[str] | None = None, covariates: Sequence[str] = (),
@@ -353,11 +372,18 @@ def att_gt(
         P = _Prepared(P.units[keep], P.times, P.Y[keep], P.G[keep], P.X[keep],
                       None if P.cluster is None else P.cluster[keep])
         G = G[keep]
+    if not np.isfinite(G).any():
+        raise InputError("no treated cohort")
+    if not np.isinf(G).any():
+        if control_group == "nevertreated":
+            raise InputError("no never-treated units; use control_group='notyettreated' (the "
+                             "last-treated cohort is then the comparison group)")
+        P, G, note = _last_treated_as_control(P, G, anticipation)
+        warns.append(note)
+        tlist = np.sort(P.times)
     glist = np.sort(np.unique(G[np.isfinite(G)]))
     if len(glist) == 0:
-        raise InputError("no treated cohort")
-    if control_group == "nevertreated" and not np.isinf(G).any():
-        raise InputError("no never-treated units; use control_group='notyettreated'")
+        raise InputError("no treated cohort left besides the last-treated comparison cohort")
     n = len(G)
     est = _ESTIMATORS[est_method]
     tcol = {t: j for j, t in enumerate(tlist)}
