@@ -65,3 +65,70 @@ def test_one_treated_cluster_ri_reports_min_p():
                  cluster="cluster", inference="ri")
     assert r.details["min_p_value"] == pytest.approx(1 / 12)
     assert r.pvalues["att"] >= 1 / 12
+
+
+def _shaped_panel(seed=1, n=24, effect=0.0):
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    units = pd.DataFrame({"unit": range(n), "x": rng.random(n) * 10, "y": rng.random(n) * 10})
+    units["cluster"] = units.unit
+    units.loc[:2, "cluster"] = 100  # treated cluster of 3 units
+    units.loc[3:4, "cluster"] = 101  # treated cluster of 2 units
+    df = units.merge(pd.DataFrame({"year": range(2010, 2016)}), how="cross")
+    df["treated"] = ((df.cluster >= 100) & (df.year >= 2014)).astype(int)
+    df["out"] = rng.normal(size=len(df)) + df.x * 0.1 * (df.year - 2010) + effect * df.treated
+    return df
+
+
+def test_placebo_units_ri_matches_brute_force():
+    """Shaped RI-t = share of refitted TWFE t-statistics with each placebo group one cluster."""
+    from analysis.inference.placebo_units import PlaceboUnits, draw_placebo_units
+
+    df = _shaped_panel(effect=0.8)
+    kw = dict(unit="unit", time="year", outcome="out", treated="treated", cluster="cluster")
+    pu = PlaceboUnits("nearest")
+    r = twfe_did(df, inference="ri", placebo_units=pu, reps=99999, **kw)
+    ri = r.details["randomization"]
+    draws = draw_placebo_units(df[df.cluster < 100], unit="unit", sizes=(3, 2), reps=99999,
+                               placebo_units=pu)
+    assert ri["enumerated"] and ri["n_assignments"] == draws.n_draws + 1
+    assert ri["placebo_units"]["sizes"] == [3, 2]
+    tstats, coefs = [], []
+    for row in draws.members:
+        members = draws.units[row]
+        cl = df.cluster.copy()
+        cl[df.unit.isin(members[:3])] = 200
+        cl[df.unit.isin(members[3:])] = 201
+        dp = (df.unit.isin(members) & (df.year >= 2014)).astype(int)
+        fit = twfe_did(df.assign(treated=dp, cluster=cl), **kw)
+        tstats.append(fit.tstats["att"])
+        coefs.append(fit.params["att"])
+    obs = twfe_did(df, **kw)
+    p_t = (1 + np.sum(np.abs(tstats) >= abs(obs.tstats["att"]) * (1 - 1e-10))) / (len(tstats) + 1)
+    assert r.pvalues["att"] == pytest.approx(p_t)
+    assert r.pvalues["att"] < 0.5  # a discriminating case
+    rc = twfe_did(df, inference="ri", placebo_units=pu, reps=99999, ri_statistic="coef", **kw)
+    p_b = (1 + np.sum(np.abs(coefs) >= abs(obs.params["att"]) * (1 - 1e-10))) / (len(coefs) + 1)
+    assert rc.pvalues["att"] == pytest.approx(p_b)
+    r2 = did_2x2(df, inference="ri", placebo_units=pu, reps=99999, **kw)
+    assert r2.pvalues["att"] == pytest.approx(p_t)  # balanced block design: same regression
+
+
+def test_chunked_equals_unchunked(monkeypatch):
+    """Blocks of draws give identical p-values and intervals for a seed (bounded memory)."""
+    from analysis.inference import randomization
+    from analysis.inference.placebo_units import PlaceboUnits
+
+    df = simulate_panel(n_clusters=30, n_treated_clusters=4, effect=1.0, seed=6)
+    kw = dict(unit="unit", time="year", outcome="y", treated="treated", cluster="cluster",
+              inference="ri", reps=999, seed=3)
+    shaped = _shaped_panel(n=60, effect=0.5)
+    kws = dict(unit="unit", time="year", outcome="out", treated="treated", cluster="cluster",
+               inference="ri", reps=999, seed=3, placebo_units=PlaceboUnits())
+    full = [twfe_did(df, **kw).to_frame(), twfe_did(shaped, **kws).to_frame()]
+    monkeypatch.setattr(randomization, "_BLOCK_ELEMENTS", 7 * len(df))
+    small = [twfe_did(df, **kw).to_frame(), twfe_did(shaped, **kws).to_frame()]
+    for a, b in zip(full, small):
+        assert a[["estimate", "pvalue", "ci_lower", "ci_upper"]].equals(
+            b[["estimate", "pvalue", "ci_lower", "ci_upper"]])

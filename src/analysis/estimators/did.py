@@ -33,6 +33,7 @@ from scipy import stats
 from ..errors import InputError, choices_message
 from ..inference import INFERENCE_METHODS, ONE_TREATED_CLUSTER_WARNING
 from ..inference.cluster import SmallSample, cr1_covariance
+from ..inference.placebo_units import PlaceboUnits
 from ..results import Design, EstimationResult
 from .panel_data import adoption_times, validate_panel
 
@@ -316,6 +317,7 @@ def twfe_did(
     level: float = 0.95,
     ri_statistic: str = "t",
     engine: str = "within",
+    placebo_units: PlaceboUnits | None = None,
 ) -> EstimationResult:
     """TWFE DiD: coefficient ``att`` on the treatment status with unit and period effects.
 
@@ -323,7 +325,9 @@ def twfe_did(
     ``"linearmodels"`` takes the coefficients from linearmodels ``PanelOLS`` (the reference
     path; same numbers to machine precision, slower). ``weights`` chooses the wild-bootstrap
     weights (``auto``: Webb below 12 clusters, else Rademacher). ``ri_statistic``: ``"t"`` (RI-t, default) or ``"coef"`` for randomization
-    inference. See the module docstring for the inference options.
+    inference. ``placebo_units`` (:class:`~analysis.inference.placebo_units.PlaceboUnits`):
+    randomization inference re-assigns treatment to groups of control units shaped like the
+    treated clusters instead of permuting whole clusters. See the module docstring.
     """
     check_inference(inference)
     check_engine(engine)
@@ -365,11 +369,11 @@ def twfe_did(
     fit_frame = regressors[kept].to_numpy()
     return _finish(design, "twfe", inference, params, se, ss, fit_frame, k_abs, warnings,
                    extra, reps=reps, seed=seed, weights=weights, level=level,
-                   ri_statistic=ri_statistic)
+                   ri_statistic=ri_statistic, placebo_units=placebo_units, data=data)
 
 
 def _finish(design, estimator, inference, params, se, ss, X_raw, k_abs, warnings, extra, *,
-            reps, seed, weights, level, ri_statistic="t"):
+            reps, seed, weights, level, ri_statistic="t", placebo_units=None, data=None):
     """Attach the chosen inference for ``att`` and build the result."""
     one = design.n_treated_clusters < 2
     if one:
@@ -397,10 +401,18 @@ def _finish(design, estimator, inference, params, se, ss, X_raw, k_abs, warnings
                                f"{res.reps} draws{', enumerated' if res.enumerated else ''}): "
                                "the coefficient has a p-value and interval but no SE"]
     elif inference == "ri":
+        shaped, draws = (None, None)
+        if placebo_units is not None:
+            t0 = _single_adoption_time(design)
+            shaped, draws = shaped_assignments(design, data, placebo_units, reps=reps, seed=seed,
+                                               adoption_time=t0)
         res = _randomization(design, X_raw, reps=reps, seed=seed, level=level,
-                             statistic=ri_statistic)
+                             statistic=ri_statistic, shaped=shaped)
         details["randomization"] = res.to_dict()
         details["randomization"]["statistic"] = ri_statistic
+        if draws is not None:
+            details["randomization"]["placebo_units"] = draws.to_dict()
+            warnings = warnings + [_shaped_warning(draws)]
         details["min_p_value"] = res.min_p_value
         details["cluster_se"] = float(se["att"])
         pvalues, ci = _override(params, se, "att", res.p_value, res.ci_low, res.ci_high)
@@ -428,7 +440,49 @@ def _override(params, se, term, p, lo, hi):
     return pvalues, df_ci
 
 
-def _randomization(design: PanelDesign, X_raw: np.ndarray, *, reps, seed, level, statistic="t"):
+def _single_adoption_time(design: PanelDesign) -> float:
+    adopt = design.adoption.dropna().unique()
+    if len(adopt) != 1:
+        raise InputError(f"placebo units need one adoption time; found {sorted(adopt)[:10]}")
+    return float(adopt[0])
+
+
+def _shaped_warning(draws) -> str:
+    return (f"placebo units: {draws.n_draws} {'(all) ' if draws.enumerated else ''}assignments of "
+            f"{len(draws.sizes)} groups of control units of sizes {list(draws.sizes)} "
+            f"({draws.placebo_units.construction}); smallest attainable p-value "
+            f"{draws.min_p_value:.3g}")
+
+
+def shaped_assignments(design: PanelDesign, data: pd.DataFrame, placebo_units: PlaceboUnits,
+                       *, reps: int, seed: int, adoption_time: float):
+    """Placebo assignments of groups of control clusters shaped like the treated clusters
+    (:mod:`analysis.inference.placebo_units`), as cluster codes of ``design``."""
+    from ..inference.placebo_units import draw_placebo_units
+    from ..inference.randomization import ShapedAssignments
+
+    f = design.frame
+    unit_cluster = pd.Series(design.cluster_codes, index=f[design.unit].to_numpy()).groupby(level=0).first()
+    treated = design.treated_unit_labels
+    treated_clusters = set(unit_cluster.loc[list(treated)])
+    members_per_cluster = unit_cluster.value_counts()
+    sizes = sorted((int(members_per_cluster[c]) for c in treated_clusters), reverse=True)
+    controls = unit_cluster.index[~unit_cluster.index.isin(list(treated))]
+    mixed = set(unit_cluster.loc[controls]) & treated_clusters
+    if mixed:
+        raise InputError("treated and control units share a cluster; placebo units re-assign "
+                         "treatment to whole groups of control clusters")
+    if (unit_cluster.loc[controls].value_counts() > 1).any():
+        raise InputError("placebo units need each control unit in its own cluster (the placebo "
+                         "unit is the cluster of the placebo assignment)")
+    draws = draw_placebo_units(data[data[design.unit].isin(controls)], unit=design.unit,
+                               sizes=sizes, reps=reps, seed=seed, placebo_units=placebo_units)
+    members = unit_cluster.reindex(draws.units).to_numpy()[draws.members]
+    return ShapedAssignments(members, draws.sizes, adoption_time, draws.enumerated), draws
+
+
+def _randomization(design: PanelDesign, X_raw: np.ndarray, *, reps, seed, level, statistic="t",
+                   shaped=None):
     """RI for the first column of ``X_raw`` (the treatment); other columns are nuisance."""
     from ..inference.randomization import randomization_inference
 
@@ -447,7 +501,7 @@ def _randomization(design: PanelDesign, X_raw: np.ndarray, *, reps, seed, level,
         resid_y=partial(y[:, None])[:, 0], treatment=X_raw[:, 0], partial=partial,
         time=design.frame[design.time].to_numpy(dtype=float),
         cluster_codes=design.cluster_codes, cluster_adoption=design.cluster_adoption,
-        reps=reps, seed=seed, level=level, statistic=statistic,
+        reps=reps, seed=seed, level=level, statistic=statistic, shaped=shaped,
     )
 
 
@@ -466,6 +520,7 @@ def did_2x2(
     weights: str = "auto",
     level: float = 0.95,
     ri_statistic: str = "t",
+    placebo_units: PlaceboUnits | None = None,
 ) -> EstimationResult:
     """2x2 DiD on pre/post unit means: ``ΔY_i = c + att·T_i + X_i'g + e_i``.
 
@@ -473,7 +528,8 @@ def did_2x2(
     its mean before; ``T_i`` marks treated units; covariates enter as pre-period unit means.
     Every unit needs at least one pre and one post period. Inference: ``cluster`` (CR1 over
     ``cluster``, default the unit, which is HC1: ``G/(G-1)·(N-1)/(N-K)`` with ``N = G``),
-    ``iid`` (classical OLS SE), ``wild``, ``ri``.
+    ``iid`` (classical OLS SE), ``wild``, ``ri`` (with ``placebo_units``: over groups of
+    control units shaped like the treated clusters).
     """
     check_inference(inference, (*INFERENCE_METHODS, "iid"))
     design = prepare_panel(data, unit=unit, time=time, outcome=outcome, treated=treated,
@@ -531,7 +587,8 @@ def did_2x2(
     order = [1, 0, *range(2, k)]
     cross = _CrossSection(design, X[:, order], y, np.asarray(codes), t0, treat)
     return cross.finish(params, se, ss, warnings, extra, inference, reps=reps, seed=seed,
-                        weights=weights, level=level, ri_statistic=ri_statistic)
+                        weights=weights, level=level, ri_statistic=ri_statistic,
+                        placebo_units=placebo_units, data=data)
 
 
 @dataclass
@@ -546,7 +603,7 @@ class _CrossSection:
     treat: np.ndarray
 
     def finish(self, params, se, ss, warnings, extra, inference, *, reps, seed, weights, level,
-               ri_statistic="t"):
+               ri_statistic="t", placebo_units=None, data=None):
         design = self.design
         details: dict = {}
         pvalues = ci = None
@@ -577,12 +634,19 @@ class _CrossSection:
             if (cl_adopt.nunique() > 1).any():
                 raise InputError("treated and control units share a cluster; randomization "
                                  "inference re-assigns whole clusters")
+            shaped = draws = None
+            if placebo_units is not None:
+                shaped, draws = shaped_assignments(design, data, placebo_units, reps=reps,
+                                                   seed=seed, adoption_time=0.0)
             res = randomization_inference(
                 resid_y=partial(self.y[:, None])[:, 0], treatment=self.treat, partial=partial,
                 time=np.zeros(len(self.y)), cluster_codes=self.codes,
                 cluster_adoption=cl_adopt.first().to_numpy(), reps=reps, seed=seed, level=level,
-                statistic=ri_statistic)
+                statistic=ri_statistic, shaped=shaped)
             details["randomization"] = res.to_dict()
+            if draws is not None:
+                details["randomization"]["placebo_units"] = draws.to_dict()
+                warnings = warnings + [_shaped_warning(draws)]
             details["min_p_value"] = res.min_p_value
             details["cluster_se"] = float(se["att"])
             pvalues, ci = _override(params, se, "att", res.p_value, res.ci_low, res.ci_high)

@@ -18,8 +18,19 @@ column ``D_p`` gives ``b_p = D_p'r_y / D_p'partial(D_p)`` (Frisch-Waugh-Lovell).
 null of a constant effect ``tau`` (``y - tau·D`` untreated outcomes) the placebo statistic is
 ``b_p - tau·d_p`` with ``d_p = D_p'partial(D) / D_p'partial(D_p)`` and the observed one is
 ``b - tau``: the p-value is cheap for any ``tau`` and the interval is its inversion. For RI-t the placebo cluster scores are linear in ``tau`` too
-(``s_g = Σ_g D̃_p (r_y - tau·d̃) - b_p(tau)·Σ_g D̃_p²``), so both statistics invert cheaply.
-(The CR1 factor is common to all assignments and omitted.)
+(``s_g = Σ_g D̃_p (r_y - tau·d̃) - b_p(tau)·Σ_g D̃_p²``), so the squared SE is a quadratic in
+``tau`` with three coefficients per assignment, and both statistics invert cheaply. Draws are
+processed in blocks (memory bounded whatever the number of clusters and draws; the result does
+not depend on the block size). (The CR1 factor is common to all cluster-permutation assignments
+and omitted.)
+
+Placebo units shaped like the treated units (``shaped``, built by
+:mod:`analysis.inference.placebo_units`): instead of permuting clusters' adoption times, each
+placebo assignment treats groups of control clusters of the treated clusters' sizes, each group
+one cluster of the placebo regression (its scores summed; CR1 factor for its number of
+clusters). The real treated units stay in the data as controls with untreated outcomes
+``y - tau·D`` under the sharp null.
+
 The smallest attainable p-value is ``1 / (number of assignments)``.
 """
 from __future__ import annotations
@@ -62,16 +73,10 @@ def count_assignments(adoption: np.ndarray) -> int:
     return total
 
 
-def placebo_assignments(adoption: np.ndarray, reps: int, seed: int) -> tuple[np.ndarray, bool]:
-    """Matrix (P x G) of placebo adoption times; row 0 is the actual assignment.
-
-    ``adoption`` holds each cluster's adoption time (``inf`` for never treated).
-    """
-    adoption = np.asarray(adoption, dtype=float)
+def _enumerated_assignments(adoption: np.ndarray) -> np.ndarray:
     g = len(adoption)
-    values, counts = np.unique(adoption, return_counts=True)
-    n_total = count_assignments(adoption)
-    if n_total <= reps + 1 and len(values) == 2:
+    values = np.unique(adoption)
+    if len(values) == 2:
         # one adoption time: choose which clusters are treated
         treated_value = values[np.isfinite(values)][0] if np.isfinite(values).any() else values[0]
         n_treated = int((adoption == treated_value).sum())
@@ -84,17 +89,61 @@ def placebo_assignments(adoption: np.ndarray, reps: int, seed: int) -> tuple[np.
         rows = np.array(rows)
         actual = np.all(rows == adoption, axis=1)
         order = np.r_[np.flatnonzero(actual), np.flatnonzero(~actual)]
-        return rows[order], True
-    if n_total <= reps + 1:
-        perms = {tuple(p) for p in itertools.permutations(adoption)}
-        rows = np.array(sorted(perms, key=lambda r: r != tuple(adoption)))
-        return rows, True
+        return rows[order]
+    perms = {tuple(p) for p in itertools.permutations(adoption)}
+    return np.array(sorted(perms, key=lambda r: r != tuple(adoption)))
+
+
+def iter_placebo_assignments(adoption: np.ndarray, reps: int, seed: int, chunk: int = 2000):
+    """Blocks of at most ``chunk`` rows of :func:`placebo_assignments` (same rows, same order,
+    same random stream), so that memory stays bounded. Yields ``(block, enumerated)``."""
+    adoption = np.asarray(adoption, dtype=float)
+    g = len(adoption)
+    chunk = max(1, int(chunk))
+    if count_assignments(adoption) <= reps + 1:
+        rows = _enumerated_assignments(adoption)
+        for start in range(0, len(rows), chunk):
+            yield rows[start:start + chunk], True
+        return
     rng = np.random.default_rng(seed)
-    rows = np.empty((reps + 1, g))
-    rows[0] = adoption
-    for r in range(1, reps + 1):
-        rows[r] = rng.permutation(adoption)
-    return rows, False
+    done = 0
+    while done < reps + 1:
+        m = min(chunk, reps + 1 - done)
+        block = np.empty((m, g))
+        for i in range(m):
+            block[i] = adoption if done + i == 0 else rng.permutation(adoption)
+        done += m
+        yield block, False
+
+
+def placebo_assignments(adoption: np.ndarray, reps: int, seed: int) -> tuple[np.ndarray, bool]:
+    """Matrix (P x G) of placebo adoption times; row 0 is the actual assignment.
+
+    ``adoption`` holds each cluster's adoption time (``inf`` for never treated).
+    """
+    blocks = list(iter_placebo_assignments(adoption, reps, seed, chunk=max(reps + 1, 1)))
+    return np.concatenate([b for b, _ in blocks]), blocks[0][1]
+
+
+@dataclass
+class ShapedAssignments:
+    """Placebo assignments of whole groups of control clusters (placebo units shaped like the
+    treated units, :mod:`.placebo_units`). ``members`` (P x sum(sizes)) holds cluster codes,
+    consecutive blocks of ``sizes`` forming one placebo unit each; a placebo unit is treated
+    from ``adoption_time`` on and is one cluster of the placebo regression."""
+
+    members: np.ndarray
+    sizes: tuple[int, ...]
+    adoption_time: float
+    enumerated: bool
+
+    def blocks(self, chunk: int):
+        for start in range(0, len(self.members), chunk):
+            yield self.members[start:start + chunk]
+
+
+#: elements (rows x draws) of one block of placebo treatment columns; bounds the memory
+_BLOCK_ELEMENTS = 2 ** 23
 
 
 def randomization_inference(
@@ -104,7 +153,7 @@ def randomization_inference(
     partial: Callable[[np.ndarray], np.ndarray],
     time: np.ndarray,
     cluster_codes: np.ndarray,
-    cluster_adoption: np.ndarray,
+    cluster_adoption: np.ndarray | None = None,
     reps: int = 9999,
     seed: int = 0,
     level: float = 0.95,
@@ -112,47 +161,92 @@ def randomization_inference(
     chunk: int = 2000,
     ci: bool = True,
     statistic: str = "t",
+    shaped: ShapedAssignments | None = None,
 ) -> RandomizationResult:
     """Randomization p-value and interval for the DiD coefficient.
 
     ``resid_y``: outcome partialled of the nuisance terms; ``treatment``: actual 0/1 column;
     ``partial``: projection off the nuisance terms of an ``n x P`` matrix; ``time`` and
-    ``cluster_codes`` per row; ``cluster_adoption`` per cluster (``inf`` = never treated).
+    ``cluster_codes`` per row; ``cluster_adoption`` per cluster (``inf`` = never treated):
+    placebo assignments permute it. With ``shaped`` the placebo assignments are those groups of
+    control clusters instead (the actual assignment is ``treatment`` with its clusters).
     ``statistic``: ``"t"`` (coefficient over its cluster-robust SE, "RI-t", recommended by
     MacKinnon & Webb 2020 when treated and placebo clusters differ in size) or ``"coef"``.
+    Draws are processed in blocks of at most ``chunk`` (fewer for long panels): memory is
+    bounded and the result does not depend on ``chunk``.
     """
     if statistic not in ("t", "coef"):
         raise InputError(f"unknown randomization statistic {statistic!r}; valid choices: coef, t")
     from scipy import sparse
 
     n_rows = len(resid_y)
+    cluster_codes = np.asarray(cluster_codes)
     g = int(np.max(cluster_codes)) + 1
     C = sparse.csr_matrix((np.ones(n_rows), (cluster_codes, np.arange(n_rows))), shape=(g, n_rows))
-    if np.isfinite(cluster_adoption).sum() < 1:
-        raise InputError("randomization inference needs at least one treated cluster")
-    rows, enumerated = placebo_assignments(cluster_adoption, reps, seed)
+    chunk = max(1, min(int(chunk), _BLOCK_ELEMENTS // max(n_rows, 1)))
     d = np.asarray(treatment, dtype=float)
     d_perp = partial(d[:, None])[:, 0]
-    b_list, dd_list, A0_list, A1_list, B_list = [], [], [], [], []
-    for start in range(0, len(rows), chunk):
-        block = rows[start:start + chunk]
-        Dp = (time[:, None] >= block[:, cluster_codes].T).astype(float)  # n x P
+
+    def stats_block(Dp, merge_members=None, sizes=None):
+        """b, dd and the three quadratic forms of the cluster scores for a block of columns."""
         Dp_perp = partial(Dp)
         denom = np.einsum("np,np->p", Dp, Dp_perp)
         with np.errstate(divide="ignore", invalid="ignore"):
-            b_list.append((Dp.T @ resid_y) / denom)
-            dd_list.append((Dp.T @ d_perp) / denom)
-            if statistic == "t":
-                # cluster scores of the placebo regression, linear in the null value tau:
-                # s_g = A0_g - tau*A1_g - b_p(tau) * B_g, all divided by denom
-                A0_list.append(np.asarray(C @ (Dp_perp * resid_y[:, None])) / denom)
-                A1_list.append(np.asarray(C @ (Dp_perp * d_perp[:, None])) / denom)
-                B_list.append(np.asarray(C @ (Dp_perp * Dp_perp)) / denom)
-    b = np.concatenate(b_list)
-    dd = np.concatenate(dd_list)
+            b = (Dp.T @ resid_y) / denom
+            dd = (Dp.T @ d_perp) / denom
+            if statistic != "t":
+                return b, dd, None
+            # cluster scores of the placebo regression, linear in the null value tau:
+            # s_g(tau) = U_g - tau*V_g with U = (A0 - b*B)/denom, V = (A1 - dd*B)/denom
+            A0 = np.asarray(C @ (Dp_perp * resid_y[:, None])) / denom
+            A1 = np.asarray(C @ (Dp_perp * d_perp[:, None])) / denom
+            B = np.asarray(C @ (Dp_perp * Dp_perp)) / denom
+        U = A0 - b[None, :] * B
+        V = A1 - dd[None, :] * B
+        quad = [np.einsum("gp,gp->p", U, U), np.einsum("gp,gp->p", U, V),
+                np.einsum("gp,gp->p", V, V)]
+        if merge_members is not None:
+            # each placebo unit is one cluster: replace its members' squared scores by the
+            # square of their sum
+            cols = np.arange(len(merge_members))[:, None]
+            Um, Vm = U.T[cols, merge_members], V.T[cols, merge_members]  # p x sum(sizes)
+            starts = np.r_[0, np.cumsum(sizes)[:-1]]
+            Us, Vs = np.add.reduceat(Um, starts, axis=1), np.add.reduceat(Vm, starts, axis=1)
+            quad[0] += np.einsum("pj,pj->p", Us, Us) - np.einsum("pj,pj->p", Um, Um)
+            quad[1] += np.einsum("pj,pj->p", Us, Vs) - np.einsum("pj,pj->p", Um, Vm)
+            quad[2] += np.einsum("pj,pj->p", Vs, Vs) - np.einsum("pj,pj->p", Vm, Vm)
+        return b, dd, quad
+
+    parts = []
+    if shaped is None:
+        if cluster_adoption is None:
+            raise InputError("randomization inference needs cluster adoption times or placebo units")
+        if np.isfinite(cluster_adoption).sum() < 1:
+            raise InputError("randomization inference needs at least one treated cluster")
+        enumerated = False
+        for block, enumerated in iter_placebo_assignments(cluster_adoption, reps, seed, chunk):
+            Dp = (time[:, None] >= block[:, cluster_codes].T).astype(float)  # n x P
+            parts.append(stats_block(Dp))
+    else:
+        enumerated = shaped.enumerated
+        parts.append(stats_block(d[:, None]))  # the actual assignment, its own clusters
+        post = (np.asarray(time, dtype=float) >= shaped.adoption_time).astype(float)
+        for members in shaped.blocks(chunk):
+            mask = np.zeros((len(members), g), dtype=bool)
+            np.put_along_axis(mask, members, True, axis=1)
+            Dp = mask[:, cluster_codes].T * post[:, None]
+            part = stats_block(Dp, members, shaped.sizes)
+            if part[2] is not None:
+                # CR1 factor G/(G-1): the placebo regression has fewer clusters than the actual
+                g_p = g - sum(shaped.sizes) + len(shaped.sizes)
+                ratio = (g_p / (g_p - 1)) / (g / (g - 1))
+                part[2][:] = [q * ratio for q in part[2]]
+            parts.append(part)
+    b = np.concatenate([p[0] for p in parts])
+    dd = np.concatenate([p[1] for p in parts])
     valid = np.isfinite(b) & np.isfinite(dd)
     if statistic == "t":
-        A0, A1, B = (np.concatenate(m, axis=1)[:, valid] for m in (A0_list, A1_list, B_list))
+        Q = [np.concatenate([p[2][i] for p in parts])[valid] for i in range(3)]
     b, dd = b[valid], dd[valid]
     estimate = float(b[0])
     n = len(b)
@@ -161,8 +255,7 @@ def randomization_inference(
         num = b - tau * dd
         if statistic == "coef":
             return np.abs(num), abs(estimate - tau)
-        scores = A0 - tau * A1 - num[None, :] * B
-        se = np.sqrt(np.sum(scores * scores, axis=0))
+        se = np.sqrt(np.maximum(Q[0] - 2 * tau * Q[1] + tau * tau * Q[2], 0.0))
         with np.errstate(divide="ignore", invalid="ignore"):
             t = np.where(se > 0, np.abs(num) / se, 0.0)
         return t, float(t[0])
