@@ -61,3 +61,25 @@ def test_errors():
     with pytest.raises(InputError, match="estimator"):
         minimum_detectable_effect(df, unit="unit", time="year", outcome="y", n_treated_clusters=2,
                                   pre_years=[2008], post_years=[2009], estimator="sc")
+
+
+def test_shaped_placebo_units_raise_the_mde_under_spatial_shocks():
+    """Neighbouring units share shocks: scattered placebo units understate the placebo SD."""
+    from analysis.inference.placebo_units import PlaceboUnits
+    from spatial_panel import spatial_panel
+
+    df = spatial_panel(seed=2)
+    kw = dict(unit="unit", time="year", outcome="outcome", cluster_sizes=[8, 5, 3],
+              pre_years=range(2006, 2012), post_years=[2012, 2013, 2014], reps=1000, seed=1,
+              exclude_units=df.unit[df.treated_group == 1].unique())
+    scattered = minimum_detectable_effect(df, **kw)
+    shaped = minimum_detectable_effect(df, placebo_units=PlaceboUnits("nearest"), **kw)
+    region = minimum_detectable_effect(df, placebo_units=PlaceboUnits("region"), **kw)
+    assert shaped.placebo_units["construction"] == "nearest"
+    assert shaped.mde > 1.3 * scattered.mde
+    assert region.mde > 1.3 * scattered.mde
+    assert shaped.n_treated_units_mean == 16
+    with pytest.raises(InputError, match="cluster_sizes"):
+        minimum_detectable_effect(df, unit="unit", time="year", outcome="outcome",
+                                  n_treated_clusters=3, pre_years=[2006], post_years=[2007],
+                                  placebo_units=PlaceboUnits())
