@@ -156,7 +156,8 @@ def test_pdf_opens_with_expected_chapters(built):
 def test_variables_file_written(built):
     tmp, _ = built
     yml = (tmp / "build" / "variables.yml").read_text(encoding="utf-8")
-    assert "integrated_welfare:" in yml and "twfe_cluster:" in yml
+    # keyed by run id, so that no run can overwrite another's numbers
+    assert "integrated_welfare__sote_net_costs:" in yml and "twfe_cluster:" in yml
 
 
 def test_failed_run_is_reported(built):

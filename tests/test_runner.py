@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import nbformat
+import pandas as pd
 import pytest
 
 from analysis import cli
@@ -38,7 +39,7 @@ def project(tmp_path):
     nbdir.mkdir()
     make_notebook(nbdir / "tiny.ipynb", "x = 1\nlabel = 'a'\noutput_dir = 'out'\nrun_id = 'interactive'\n", BODY)
     panel = tmp_path / "panel.parquet"
-    panel.write_bytes(b"not really a panel")
+    pd.DataFrame({"kunta": ["005", "009"], "year": [2014, 2014]}).to_parquet(panel)
 
     def write_plan(runs: dict) -> Path:
         lines = ["runs:"]
@@ -96,9 +97,11 @@ def test_failing_run_keeps_notebook_and_others_continue(project, capsys):
     assert code == 1
     err = capsys.readouterr().err
     assert "FAILED bad" in err and "x must be non-negative" in err
-    bad = json.loads((build / "runs/bad/run.json").read_text())
+    # a failed attempt is kept apart from the run folders (which hold successful runs only)
+    assert not (build / "runs/bad").exists()
+    bad = json.loads((build / "runs/_attempts/bad/run.json").read_text())
     assert bad["status"] == "failed" and "AssertionError" in bad["error"]
-    executed = (build / "runs/bad/notebook.ipynb").read_text()
+    executed = (build / "runs/_attempts/bad/notebook.ipynb").read_text()
     assert "x must be non-negative" in executed and "AssertionError" in executed
     assert json.loads((build / "runs/good/run.json").read_text())["status"] == "ok"
     # a failed run is not skipped next time

@@ -10,6 +10,8 @@ Format::
 from __future__ import annotations
 
 import fnmatch
+import hashlib
+import json
 import os
 import re
 from dataclasses import dataclass, field
@@ -29,6 +31,21 @@ class RunEntry:
     notebook: Path
     parameters: dict[str, Any] = field(default_factory=dict)
     description: str | None = None
+
+    @property
+    def parameters_sha256(self) -> str:
+        """Hash of what the plan asks of this run (notebook name and parameters as written).
+
+        Recorded in the run's ``run.json``; the report uses a run folder only when its hash
+        equals the plan's, so a folder left from an earlier version of the plan is never read."""
+        return parameters_sha256(self.notebook.name, self.parameters)
+
+
+def parameters_sha256(notebook: str, parameters: dict[str, Any]) -> str:
+    """sha256 of a run's notebook name and plan parameters (canonical JSON)."""
+    payload = json.dumps({"notebook": notebook, "parameters": parameters}, sort_keys=True,
+                         ensure_ascii=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()
 
 
 @dataclass
@@ -55,6 +72,28 @@ class Plan:
                 raise InputError(choices_message("run (no run id matches --only)", pattern, self.run_ids))
             chosen.extend(h for h in hits if h not in chosen)
         return [e for e in self.entries if e in chosen]
+
+
+def notebook_folders(plan_path: Path) -> list[Path]:
+    """Folders a plan may take notebooks from: the project's ``notebooks/`` and the plan's own."""
+    from ..paths import NOTEBOOKS
+
+    return list(dict.fromkeys([NOTEBOOKS.resolve(), plan_path.parent.resolve()]))
+
+
+def _notebook_path(plan_path: Path, run_id: str, value: Any) -> Path:
+    """The notebook of a run, which must be an ``.ipynb`` file inside an allowed folder."""
+    if not isinstance(value, str) or not value.endswith(".ipynb"):
+        raise InputError(f"plan file {plan_path}: notebook of run {run_id!r} must be a file name "
+                         f"ending in .ipynb, got {value!r}")
+    notebook = (plan_path.parent / value).resolve()
+    folders = notebook_folders(plan_path)
+    if not any(notebook.parent == folder for folder in folders):
+        raise InputError(
+            f"plan file {plan_path}: notebook {value!r} of run {run_id!r} is outside the notebook "
+            f"folder; notebooks run only from {', '.join(str(f) for f in folders)}"
+        )
+    return notebook
 
 
 def load_plan(path: str | os.PathLike | None = None) -> Plan:
@@ -84,7 +123,7 @@ def load_plan(path: str | os.PathLike | None = None) -> Plan:
                 f"plan file {path}: run {run_id!r} has unknown key(s) {sorted(unknown)}; "
                 "valid keys: description, notebook, parameters"
             )
-        notebook = (path.parent / str(entry["notebook"])).resolve()
+        notebook = _notebook_path(path, run_id, entry["notebook"])
         if not notebook.is_file():
             available = sorted(p.name for p in path.parent.glob("*.ipynb"))
             raise InputError(choices_message(f"notebook in run {run_id!r}", entry["notebook"], available))

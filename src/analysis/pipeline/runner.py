@@ -4,47 +4,63 @@ Each run ``<run_id>`` executes into ``<build_dir>/runs/<run_id>/`` (the run-outp
 read by the report):
 
 * ``notebook.ipynb`` the executed notebook, with ``metadata["kuntakokeilu"]`` = parameters,
-  panel sha256, package version, git commit (kept with the traceback when the run fails);
-* ``run.json`` status and provenance of the run (written atomically, last);
+  panel sha256, package version, git commit;
+* ``run.json`` status and provenance of the run, with ``parameters_sha256`` (the plan entry's
+  hash, which the report compares with the plan);
 * whatever the notebook writes into its ``output_dir`` parameter (``results.json``,
   ``figures/``, ``tables/``).
 
+A run executes into ``runs/_staging/<run_id>/``; only when it succeeds does that folder replace
+``runs/<run_id>/`` (rename, then removal of the old folder), so a failing or interrupted run never
+destroys earlier outputs. A failed or interrupted attempt is kept in
+``runs/_attempts/<run_id>/`` (its notebook with the traceback, ``run.json``, ``kernel.log``);
+the report treats a run whose latest attempt failed as failed.
+
 A run is skipped when its *input hash* -- notebook content without outputs, parameters, the
-panel's sha256 and the package version -- equals the hash of its last successful run.
-Every selected entry is validated before anything is executed or written.
+panel's sha256, the package version and source -- equals the hash of its last successful run.
+Every selected entry is validated before anything is executed or written. One ``kuntakokeilu
+run`` at a time per build folder (:class:`BuildLock`). Ctrl-C (or SIGTERM) stops every worker
+and kernel, records the interrupted runs and raises :class:`KeyboardInterrupt`; a rerun does the
+unfinished runs only.
 """
 from __future__ import annotations
 
-import concurrent.futures as cf
+import errno
 import hashlib
 import json
-import multiprocessing
 import os
+import queue
 import shutil
+import signal
+import subprocess
 import sys
+import threading
 import time
-import traceback
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterable
-
-import nbformat
+from typing import Callable, Iterable
 
 from .. import atomic
 from ..errors import InputError
 from . import metadata
-from .parameters import RUNNER_PARAMETERS, Domains, notebook_parameters, validate_parameters
+from .parameters import RUNNER_PARAMETERS, Domains, notebook_parameters, read_notebook, validate_parameters
 from .plan import Plan, RunEntry
 
 KERNEL_NAME = "kuntakokeilu"
 RUN_FILES = ("notebook.ipynb", "results.json", "figures", "tables", "kernel.log")
+STAGING = "_staging"
+ATTEMPTS = "_attempts"
+LOCK_FILE = ".run.lock"
+#: BLAS/OpenMP thread variables set to 1 in the kernels when runs execute in parallel
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                    "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
 
 
 @dataclass
 class RunOutcome:
     run_id: str
-    status: str  # "ok" | "failed" | "skipped"
+    status: str  # "ok" | "failed" | "skipped" | "interrupted" | "not started"
     seconds: float
     run_dir: Path
     error: str | None = None
@@ -58,11 +74,13 @@ def runs_dir(build_dir: str | os.PathLike | None = None) -> Path:
 
 def notebook_fingerprint(notebook_path: str | os.PathLike) -> str:
     """sha256 of a notebook's content without outputs, execution counts or metadata noise."""
-    nb = nbformat.read(notebook_path, as_version=4)
-    cells = [
-        {"type": c.cell_type, "source": c.source, "tags": sorted(c.get("metadata", {}).get("tags", []))}
-        for c in nb.cells
-    ]
+    nb = read_notebook(notebook_path)
+    cells = []
+    for c in nb.get("cells", []):
+        source = c.get("source", "")
+        cells.append({"type": c.get("cell_type"),
+                      "source": "".join(source) if isinstance(source, list) else source,
+                      "tags": sorted((c.get("metadata") or {}).get("tags", []))})
     return hashlib.sha256(json.dumps(cells, sort_keys=True).encode()).hexdigest()
 
 
@@ -90,12 +108,90 @@ def read_run_record(run_dir: Path) -> dict | None:
         return None
 
 
+# ------------------------------------------------------------------------------------------
+# one runner per build folder
+# ------------------------------------------------------------------------------------------
+def _pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class BuildLock:
+    """Exclusive lock on a build folder: ``<build>/.run.lock`` holds the runner's PID.
+
+    A second runner gets an :class:`InputError` naming the holder; a lock left by a process that
+    no longer exists is taken over."""
+
+    def __init__(self, build_dir: str | os.PathLike):
+        self.path = Path(build_dir) / LOCK_FILE
+        self.held = False
+
+    def acquire(self) -> "BuildLock":
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        for _ in range(3):
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                try:
+                    holder = int(self.path.read_text().split()[0])
+                except (OSError, ValueError, IndexError):
+                    holder = -1
+                if holder == os.getpid() or not _pid_alive(holder):
+                    # stale: its process is gone (or the file is unreadable and old)
+                    if holder < 0 and time.time() - self._mtime() < 5:
+                        time.sleep(0.5)  # being written right now
+                        continue
+                    self.path.unlink(missing_ok=True)
+                    continue
+                raise InputError(
+                    f"another `kuntakokeilu run` (PID {holder}) is using the build folder "
+                    f"{self.path.parent}; wait for it to finish or stop it (kill -INT {holder}). "
+                    f"If no such run exists, delete {self.path}"
+                ) from None
+            with os.fdopen(fd, "w") as fh:
+                fh.write(f"{os.getpid()}\n")
+            self.held = True
+            return self
+        raise InputError(f"cannot take the lock {self.path}; delete it if no `kuntakokeilu run` is active")
+
+    def _mtime(self) -> float:
+        try:
+            return self.path.stat().st_mtime
+        except OSError:
+            return 0.0
+
+    def release(self) -> None:
+        if self.held:
+            try:
+                if int(self.path.read_text().split()[0]) == os.getpid():
+                    self.path.unlink()
+            except (OSError, ValueError, IndexError):
+                pass
+            self.held = False
+
+    def __enter__(self) -> "BuildLock":
+        return self.acquire()
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
+# ------------------------------------------------------------------------------------------
+# tasks
+# ------------------------------------------------------------------------------------------
 def _prepare(entries: Iterable[RunEntry], build_dir, panel_path, domains) -> list[dict]:
     """Validate every entry (all errors at once) and build the execution tasks."""
     errors, tasks = [], []
     panel_sha = metadata.panel_sha256(panel_path)
     version = metadata.package_version()
-    base = runs_dir(build_dir)
+    base = runs_dir(build_dir).resolve()
     for entry in entries:
         try:
             params = validate_parameters(entry.notebook, entry.parameters, domains, run_id=entry.run_id)
@@ -108,12 +204,13 @@ def _prepare(entries: Iterable[RunEntry], build_dir, panel_path, domains) -> lis
             errors.append(str(exc))
             continue
         declared = notebook_parameters(entry.notebook)
-        run_dir = (base / entry.run_id).resolve()
+        run_dir = base / entry.run_id
+        stage_dir = base / STAGING / entry.run_id
         injected = dict(params)
         if "run_id" in declared:
             injected["run_id"] = entry.run_id
         if "output_dir" in declared:
-            injected["output_dir"] = str(run_dir)
+            injected["output_dir"] = str(stage_dir)
         if "panel_path" in declared and panel_path is not None:
             injected["panel_path"] = str(Path(panel_path).resolve())
         tasks.append(
@@ -121,8 +218,11 @@ def _prepare(entries: Iterable[RunEntry], build_dir, panel_path, domains) -> lis
                 "run_id": entry.run_id,
                 "notebook": str(entry.notebook),
                 "parameters": params,
+                "parameters_sha256": entry.parameters_sha256,
                 "injected": injected,
                 "run_dir": str(run_dir),
+                "stage_dir": str(stage_dir),
+                "attempt_dir": str(base / ATTEMPTS / entry.run_id),
                 "panel_path": str(panel_path) if panel_path is not None else None,
                 "panel_sha256": panel_sha,
                 "package_version": version,
@@ -143,89 +243,241 @@ def is_up_to_date(task: dict) -> bool:
         record
         and record.get("status") == "ok"
         and record.get("input_hash") == task["input_hash"]
+        and record.get("parameters_sha256") == task["parameters_sha256"]
         and (Path(task["run_dir"]) / "notebook.ipynb").is_file()
     )
 
 
-def _clear_run_dir(run_dir: Path) -> None:
-    run_dir.mkdir(parents=True, exist_ok=True)
-    for name in (*RUN_FILES, "run.json"):
-        target = run_dir / name
-        if target.is_dir():
-            shutil.rmtree(target)
-        elif target.exists():
-            target.unlink()
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
 
 
-def execute_run(task: dict, kernel_name: str = KERNEL_NAME) -> dict:
-    """Execute one run (in a worker process); return its ``run.json`` record."""
-    import papermill
+def _replace_dir(source: Path, target: Path) -> None:
+    """Move ``source`` onto ``target``: rename the old target aside, rename, remove the old."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    old = target.parent / STAGING / f"{target.name}.old"
+    _remove(old)
+    if target.exists():
+        old.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(target, old)
+    os.replace(source, target)
+    _remove(old)
 
-    run_dir = Path(task["run_dir"])
-    _clear_run_dir(run_dir)
-    output = run_dir / "notebook.ipynb"
-    started, t0 = _now(), time.perf_counter()
-    error = None
-    # the kernel process inherits stderr: send its log lines to the run folder, not the terminal
-    run_dir.mkdir(parents=True, exist_ok=True)
-    kernel_log = open(run_dir / "kernel.log", "w", encoding="utf-8")
-    saved_stderr = os.dup(2)
-    os.dup2(kernel_log.fileno(), 2)
-    try:
-        papermill.execute_notebook(
-            task["notebook"],
-            str(output),
-            parameters=task["injected"],
-            kernel_name=kernel_name,
-            cwd=str(Path(task["notebook"]).parent),
-            progress_bar=False,
-            log_output=False,
+
+def _finish_task(task: dict, record: dict) -> Path:
+    """Put a finished attempt in place: success replaces the run folder, otherwise the attempt
+    goes to ``_attempts/`` and the earlier outputs stay. Returns the attempt's folder."""
+    stage, run_dir, attempt = Path(task["stage_dir"]), Path(task["run_dir"]), Path(task["attempt_dir"])
+    if not stage.is_dir():
+        stage.mkdir(parents=True)
+    if not (stage / "run.json").is_file():
+        atomic.write_text(stage / "run.json", json.dumps(record, indent=2, ensure_ascii=False) + "\n")
+    if record.get("status") == "ok":
+        _replace_dir(stage, run_dir)
+        _remove(attempt)
+        return run_dir
+    _replace_dir(stage, attempt)
+    return attempt
+
+
+def _interrupted_record(task: dict, status: str = "interrupted") -> dict:
+    return {
+        "run_id": task["run_id"], "notebook": Path(task["notebook"]).name,
+        "parameters": task["parameters"], "parameters_sha256": task["parameters_sha256"],
+        "status": status, "finished": _now(), "seconds": 0.0,
+        "input_hash": task["input_hash"], "error": "interrupted (Ctrl-C or SIGTERM)",
+    }
+
+
+def _previous_seconds(task: dict) -> float:
+    for folder in (task["run_dir"], task["attempt_dir"]):
+        record = read_run_record(Path(folder))
+        if record and isinstance(record.get("seconds"), (int, float)):
+            return float(record["seconds"])
+    return float("inf")  # never ran: unknown, start early
+
+
+# ------------------------------------------------------------------------------------------
+# workers
+# ------------------------------------------------------------------------------------------
+def worker_environment(jobs: int) -> dict[str, str]:
+    """Environment of the worker processes (inherited by their kernels): one BLAS/OpenMP thread
+    per process when several runs share the cores, unless the user set these variables."""
+    env = dict(os.environ)
+    if jobs > 1:
+        for name in THREAD_VARIABLES:
+            env.setdefault(name, "1")
+    env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+    return env
+
+
+class _Worker:
+    """A long-lived ``analysis.pipeline.worker`` process in its own session."""
+
+    def __init__(self, kernel_name: str, env: dict[str, str]):
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "analysis.pipeline.worker", kernel_name],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            text=True, bufsize=1, env=env, start_new_session=True,
         )
-    except Exception as exc:  # failing notebook: keep it (papermill saved it) and mark failed
-        error = _short_error(exc)
-    finally:
-        os.dup2(saved_stderr, 2)
-        os.close(saved_stderr)
-        kernel_log.close()
-    seconds = time.perf_counter() - t0
-    meta = {
-        "parameters": task["injected"],
-        "panel_sha256": task["panel_sha256"],
-        "package_version": task["package_version"],
-        "git_commit": metadata.git_commit(),
-    }
-    if output.is_file():
+        self.task: dict | None = None
+
+    def run(self, task: dict) -> dict:
+        from .worker import PROTOCOL_PREFIX
+
+        self.task = task
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(json.dumps(task) + "\n")
+        self.proc.stdin.flush()
+        for line in self.proc.stdout:
+            if line.startswith(PROTOCOL_PREFIX):
+                self.task = None
+                return json.loads(line[len(PROTOCOL_PREFIX):])
+        raise RuntimeError(f"worker process ended (exit code {self.proc.wait()})")
+
+    def close(self) -> None:
+        if self.proc.stdin:
+            try:
+                self.proc.stdin.close()
+            except OSError:
+                pass
         try:
-            nb = nbformat.read(output, as_version=4)
-            nb.metadata["kuntakokeilu"] = meta
-            atomic.write_text(output, nbformat.writes(nb))
-        except Exception as exc:  # pragma: no cover - unreadable output notebook
-            error = error or f"could not record metadata: {exc}"
-    record = {
-        "run_id": task["run_id"],
-        "notebook": Path(task["notebook"]).name,
-        "parameters": task["parameters"],
-        "status": "failed" if error else "ok",
-        "started": started,
-        "finished": _now(),
-        "seconds": round(seconds, 3),
-        "panel_sha256": task["panel_sha256"],
-        "package_version": task["package_version"],
-        "git_commit": meta["git_commit"],
-        "input_hash": task["input_hash"],
-        "error": error,
-    }
-    atomic.write_text(run_dir / "run.json", json.dumps(record, indent=2, ensure_ascii=False) + "\n")
-    return record
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+    def kill(self) -> None:
+        """Stop the worker and the kernel of its current run at once (SIGKILL)."""
+        from .worker import KERNEL_PID_FILE
+
+        if self.task is not None:
+            pid_file = Path(self.task["stage_dir"]) / KERNEL_PID_FILE
+            try:
+                kernel = int(pid_file.read_text().strip())
+            except (OSError, ValueError):
+                kernel = None
+            if kernel:
+                _kill_group(kernel)
+        _kill_group(self.proc.pid)
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:  # pragma: no cover
+            pass
 
 
-def _short_error(exc: BaseException) -> str:
-    name = getattr(exc, "ename", None)
-    value = getattr(exc, "evalue", None)
-    if name:
-        return f"{name}: {value}"
-    text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-    return text[-2000:]
+def _kill_group(pid: int) -> None:
+    """SIGKILL the process group led by ``pid`` (workers and kernels lead their own)."""
+    for kill in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
+        try:
+            kill()
+            return
+        except ProcessLookupError:
+            return
+        except OSError as exc:
+            if exc.errno not in (errno.EPERM, errno.ESRCH):
+                raise
+
+
+def _execute_parallel(todo: list[dict], jobs: int, kernel_name: str,
+                      finish: Callable[[dict, dict], None]) -> list[dict]:
+    """Run ``todo`` on ``jobs`` workers; on KeyboardInterrupt stop everything, record the
+    interrupted runs and re-raise. Returns nothing useful; outcomes go through ``finish``."""
+    pending: "queue.Queue[dict]" = queue.Queue()
+    for task in todo:
+        pending.put(task)
+    done: "queue.Queue[tuple[dict, dict]]" = queue.Queue()
+    env = worker_environment(jobs)
+    workers = [_Worker(kernel_name, env) for _ in range(min(jobs, len(todo)))]
+    stopping = threading.Event()
+
+    def serve(worker: _Worker) -> None:
+        while not stopping.is_set():
+            try:
+                task = pending.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                record = worker.run(task)
+            except Exception as exc:  # worker died (killed on interrupt, or crashed)
+                if stopping.is_set():
+                    return
+                record = {"run_id": task["run_id"], "status": "failed", "seconds": 0.0,
+                          "error": f"worker process failed: {exc}"}
+                done.put((task, record))
+                return
+            done.put((task, record))
+
+    threads = [threading.Thread(target=serve, args=(w,), daemon=True) for w in workers]
+    for t in threads:
+        t.start()
+    finished = 0
+    try:
+        while finished < len(todo):
+            try:
+                task, record = done.get(timeout=0.2)
+            except queue.Empty:
+                if not any(t.is_alive() for t in threads) and done.empty():
+                    break  # every worker gone (crashed): the rest cannot run
+                continue
+            finish(task, record)
+            finished += 1
+    except BaseException:
+        stopping.set()
+        saved = _ignore_interrupts()  # a second Ctrl-C must not cut the clean-up short
+        try:
+            in_flight = [w.task for w in workers if w.task is not None]
+            for w in workers:
+                w.kill()
+            for task in in_flight:
+                _finish_task(task, _interrupted_record(task))
+        finally:
+            _restore_interrupts(saved)
+        raise
+    finally:
+        stopping.set()
+        for w in workers:
+            if w.proc.poll() is None:
+                w.close()
+    # tasks left because every worker crashed
+    left = []
+    while not pending.empty():
+        left.append(pending.get_nowait())
+    for task in left:
+        finish(task, {"run_id": task["run_id"], "status": "failed", "seconds": 0.0,
+                      "error": "not run: the worker processes ended"})
+    return left
+
+
+def _ignore_interrupts():
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGINT, signal.SIG_IGN), signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
+def _restore_interrupts(saved) -> None:
+    if saved is not None:
+        signal.signal(signal.SIGINT, saved[0])
+        signal.signal(signal.SIGTERM, saved[1])
+
+
+class _InterruptSignals:
+    """Turn SIGTERM into KeyboardInterrupt while the runner works (Ctrl-C already is)."""
+
+    def __enter__(self):
+        self.saved = None
+        if threading.current_thread() is threading.main_thread():
+            def handler(signum, frame):
+                raise KeyboardInterrupt
+
+            self.saved = signal.signal(signal.SIGTERM, handler)
+        return self
+
+    def __exit__(self, *exc):
+        if self.saved is not None:
+            signal.signal(signal.SIGTERM, self.saved)
 
 
 def run_plan(
@@ -242,10 +494,14 @@ def run_plan(
 ) -> list[RunOutcome]:
     """Validate, then execute the runs (``jobs`` in parallel); return one outcome per run.
 
-    Raises :class:`InputError` (before writing anything) if any run's parameters are invalid.
+    Raises :class:`InputError` (before writing anything) if any run's parameters are invalid or
+    another runner holds the build folder. On Ctrl-C / SIGTERM every worker and kernel is stopped
+    within seconds, the runs in progress are recorded as interrupted (in ``_attempts/``), and
+    :class:`KeyboardInterrupt` is raised (its ``outcomes`` attribute lists every run's state).
     """
     entries = plan.entries if isinstance(plan, Plan) else list(plan)
     tasks = _prepare(entries, build_dir, panel_path, domains)
+    build = runs_dir(build_dir).parent
     outcomes: dict[str, RunOutcome] = {}
     todo = []
     for task in tasks:
@@ -253,36 +509,40 @@ def run_plan(
             outcomes[task["run_id"]] = RunOutcome(task["run_id"], "skipped", 0.0, Path(task["run_dir"]))
         else:
             todo.append(task)
+    if not todo:
+        return [outcomes[t["run_id"]] for t in tasks]
+    # longest first (previous durations), so that two jobs finish close together
+    todo.sort(key=_previous_seconds, reverse=True)
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=len(tasks), initial=len(tasks) - len(todo), desc="runs", unit="run",
-               disable=not progress, file=sys.stderr, dynamic_ncols=True)
+    with _InterruptSignals(), BuildLock(build):
+        _remove(runs_dir(build_dir) / STAGING)
+        bar = tqdm(total=len(tasks), initial=len(tasks) - len(todo), desc="runs", unit="run",
+                   disable=not progress, file=sys.stderr, dynamic_ncols=True)
 
-    def finish(record: dict) -> None:
-        outcome = RunOutcome(record["run_id"], record["status"], record["seconds"],
-                             Path(runs_dir(build_dir) / record["run_id"]).resolve(), record["error"])
-        outcomes[outcome.run_id] = outcome
-        bar.set_postfix_str(f"{outcome.run_id}: {outcome.status}", refresh=False)
-        bar.update(1)
-        if on_done:
-            on_done(outcome)
+        def finish(task: dict, record: dict) -> None:
+            folder = _finish_task(task, record)
+            outcome = RunOutcome(task["run_id"], record["status"], float(record.get("seconds") or 0.0),
+                                 folder, record.get("error"))
+            outcomes[outcome.run_id] = outcome
+            bar.set_postfix_str(f"{outcome.run_id}: {outcome.status}", refresh=False)
+            bar.update(1)
+            if on_done:
+                on_done(outcome)
 
-    try:
-        if jobs <= 1 or len(todo) <= 1:
+        try:
+            _execute_parallel(todo, max(1, jobs), kernel_name, finish)
+        except KeyboardInterrupt as exc:
             for task in todo:
-                finish(execute_run(task, kernel_name))
-        else:
-            ctx = multiprocessing.get_context("spawn")
-            with cf.ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=ctx) as pool:
-                futures = {pool.submit(execute_run, task, kernel_name): task for task in todo}
-                for future in cf.as_completed(futures):
-                    task = futures[future]
-                    try:
-                        record = future.result()
-                    except Exception as exc:  # worker crashed outside papermill
-                        record = {"run_id": task["run_id"], "status": "failed", "seconds": 0.0,
-                                  "error": _short_error(exc)}
-                    finish(record)
-    finally:
-        bar.close()
+                if task["run_id"] not in outcomes:
+                    attempt = read_run_record(Path(task["attempt_dir"]))
+                    status = ("interrupted" if attempt and attempt.get("status") == "interrupted"
+                              and attempt.get("input_hash") == task["input_hash"] else "not started")
+                    outcomes[task["run_id"]] = RunOutcome(task["run_id"], status, 0.0,
+                                                          Path(task["attempt_dir"]))
+            exc.outcomes = [outcomes[t["run_id"]] for t in tasks]
+            raise
+        finally:
+            bar.close()
+            _remove(runs_dir(build_dir) / STAGING)
     return [outcomes[t["run_id"]] for t in tasks]

@@ -121,10 +121,30 @@ def preprocess(site: Path, flat: dict[str, dict], link: bool = True) -> str:
     return number_crossrefs(text, link=link)
 
 
+def mark_draft(site: Path, runs) -> None:
+    """Mark a partial draft (runs of the plan without results) on the title page."""
+    missing = [r for r in runs if getattr(r, "missing", False)]
+    if not missing:
+        return
+    index = site / "index.qmd"
+    text = index.read_text(encoding="utf-8")
+    text = re.sub(r'^title:\s*"(.*)"\s*$', lambda m: f'title: "DRAFT: {m.group(1)}"', text, count=1, flags=re.M)
+    names = ", ".join(f"`{r.run_id}` ({r.status})" for r in missing)
+    callout = ("::: {.callout-warning title=\"Partial draft\"}\n"
+               f"This draft lacks {len(missing)} run(s) of the evaluation plan: {names}. "
+               "Their chapters are incomplete; numbers elsewhere may change when they are run.\n:::\n")
+    parts = text.split("---\n", 2)
+    text = f"---\n{parts[1]}---\n\n{callout}" + parts[2] if len(parts) == 3 and not parts[0] else callout + text
+    index.write_text(text, encoding="utf-8")
+
+
 def stage(runs_dir: Path, build_dir: Path, reports_dir: Path = paths.REPORTS,
-          root: Path = paths.ROOT, renderer: str = "fallback") -> tuple[Path, dict]:
-    """Copy the report sources into ``build_dir/site`` and generate every data-driven part."""
-    runs = load_runs(runs_dir)
+          root: Path = paths.ROOT, renderer: str = "fallback", plan=None,
+          allow_missing: bool = False) -> tuple[Path, dict]:
+    """Copy the report sources into ``build_dir/site`` and generate every data-driven part.
+
+    With a ``plan`` only its runs are read (:func:`analysis.report.runs.load_plan_runs`)."""
+    runs = load_runs(runs_dir, plan, allow_missing=allow_missing)
     site = build_dir / "site"
     if site.exists():
         shutil.rmtree(site)
@@ -136,6 +156,7 @@ def stage(runs_dir: Path, build_dir: Path, reports_dir: Path = paths.REPORTS,
             shutil.copytree(p, site / p.name)
         else:
             shutil.copy2(p, site / p.name)
+    mark_draft(site, runs)
     registry = chapters.load_registry(root / "data" / "reference")
     vs = variables.build_variables(runs, registry)
     variables.write_variables(vs, build_dir)
@@ -199,8 +220,12 @@ def _render_quarto(quarto: str, site: Path, output_dir: Path, formats) -> dict[s
 
 def render(runs_dir: str | Path | None = None, build_dir: str | Path | None = None,
            output_dir: str | Path | None = None, formats=FORMATS, use_quarto: bool | None = None,
-           reports_dir: Path = paths.REPORTS, root: Path = paths.ROOT) -> RenderResult:
-    """Render the report; returns which renderer was used and the output paths."""
+           reports_dir: Path = paths.REPORTS, root: Path = paths.ROOT, plan=None,
+           allow_missing: bool = False) -> RenderResult:
+    """Render the report; returns which renderer was used and the output paths.
+
+    ``plan`` (a :class:`analysis.pipeline.plan.Plan`) decides which runs are read; missing or
+    failed runs are an error unless ``allow_missing`` (a draft marked as partial)."""
     formats = tuple(formats)
     bad = [f for f in formats if f not in FORMATS]
     if bad or not formats:
@@ -212,7 +237,8 @@ def render(runs_dir: str | Path | None = None, build_dir: str | Path | None = No
     if use_quarto and not quarto:
         raise InputError("quarto requested but not found on PATH")
     renderer = "quarto" if quarto else "pandoc + Typst (fallback, no quarto on PATH)"
-    site, flat = stage(runs_dir, build_dir, reports_dir, root, renderer)
+    site, flat = stage(runs_dir, build_dir, reports_dir, root, renderer, plan=plan,
+                       allow_missing=allow_missing)
     output_dir.mkdir(parents=True, exist_ok=True)
     if quarto:
         outputs = _render_quarto(quarto, site, output_dir, formats)

@@ -5,11 +5,13 @@ Writes ``variables.yml`` (nested, read by Quarto's ``{{< var a.b.c >}}`` shortco
 raw value, the formatted text, the number of decimals and the source (file and JSON pointer in
 the run folder), so that tests can check every printed number against the run results.
 
-Key scheme: ``<model>.<outcome>.<estimator>_<inference>.<field>`` for estimates (``field`` in
+Key scheme: the run id first, so that no run can overwrite another's numbers:
+``<run_id>.<estimate>.<field>`` for estimates (``<estimate>`` is the estimate's ``id`` in
+``results.json``, or ``<estimator>_<inference>[_<term>]`` for results without ids; ``field`` in
 ``estimate, se, ci_low, ci_high, p_value, n_clusters, n_treated_clusters``), and
-``<model>.<outcome>.<field>`` for run-level numbers (``n_treated_units``,
-``n_control_municipalities``, ``pretrend_p_value``, ``mde``, ``sc_placebo_p_value``, ...).
-``registry.*`` and ``runs.*`` hold counts from the pilot registry and the run table.
+``<run_id>.<field>`` for run-level numbers (``n_treated_units``, ``n_control_municipalities``,
+``pretrend_p_value``, ``mde``, ``sc_placebo_p_value``, ...). ``registry.*`` and ``runs.*`` hold
+counts from the pilot registry and the run table. Adding a key twice is an error.
 """
 from __future__ import annotations
 
@@ -95,6 +97,8 @@ class VariableSet:
     def add(self, key: str, value: Any, kind: str, source: str) -> Variable | None:
         if not _finite(value):
             return None
+        if key in self._vars:
+            raise ValueError(f"variable {key!r} defined twice ({self._vars[key].source} and {source})")
         text, digits = format_number(value, kind)
         var = Variable(key, int(value) if kind == "count" else float(value), text, digits, source)
         self._vars[key] = var
@@ -126,16 +130,19 @@ class VariableSet:
         return out
 
 
+RUN_KEY = re.compile(r"^[a-z0-9][a-z0-9_]*$")
+
+
 def run_prefix(run: Run) -> str:
-    """Dotted key prefix of a run: ``<model>.<outcome>`` (plus any further run-id parts)."""
-    parts = run.run_id.split("__")
-    if len(parts) >= 2:
-        return ".".join(slug(p) for p in parts)
-    return f"{slug(run.model)}.{slug(run.outcome)}"
+    """Key prefix of a run: its run id (unique in the plan, ``[a-z0-9_]+``)."""
+    return run.run_id if RUN_KEY.match(run.run_id) else slug(run.run_id)
 
 
 def estimate_key(estimate: dict[str, Any], estimates: list[dict[str, Any]]) -> str:
-    """``<estimator>_<inference>``, plus ``_<term>`` when that pair has several terms."""
+    """The estimate's ``id`` (unique within its run); for results without ids
+    ``<estimator>_<inference>``, plus ``_<term>`` when that pair has several terms."""
+    if estimate.get("id") is not None:
+        return slug(estimate["id"])
     base = f"{slug(estimate.get('estimator'))}_{slug(estimate.get('inference'))}"
     same = [e for e in estimates if e.get("estimator") == estimate.get("estimator")
             and e.get("inference") == estimate.get("inference")]
@@ -199,6 +206,7 @@ def build_variables(runs: list[Run], registry=None) -> VariableSet:
     vs.add("runs.n_runs", len(runs), "count", "run folders")
     vs.add("runs.n_ok", sum(r.ok for r in runs), "count", "run.json status == ok")
     vs.add("runs.n_failed", sum(not r.ok for r in runs), "count", "run.json status != ok")
+    vs.add("runs.n_missing", sum(r.missing for r in runs), "count", "plan runs without a current result")
     if registry is not None:
         for k, v in registry_counts(registry).items():
             vs.add(f"registry.{k}", v, "count", f"data/reference/kuntakokeilu_participants_1350_2014.csv: {k}")
