@@ -25,8 +25,10 @@ from .errors import InputError, choices_message
 from .municipalities import DIVISION_YEAR, aland_codes, codes, municipality_key
 from .outcomes import model_outcomes
 
-ADOPTION_YEAR = 2015
-REFERENCE_YEAR = 2014
+from .study import ADOPTION_YEAR, CONTROL_POOLS, REFERENCE_YEAR  # noqa: F401 (re-exported)
+
+#: how the design treats municipalities whose outcome series breaks inside the window
+BREAK_HANDLING = ("exclude", "keep")
 
 
 @dataclass
@@ -39,16 +41,32 @@ class ComparisonDesign:
     excluded: dict[str, str]
     cluster: dict[str, str] = field(default_factory=dict)
     pool: str = "default"
+    outcome: str | None = None
+    years: tuple[int, int] | None = None
+    breaks: str | None = None
+    treated_break_flags: list[dict] = field(default_factory=list)
+
+    @property
+    def control_pool(self) -> str:
+        return self.pool
 
     def to_dict(self) -> dict:
-        """The JSON shape of ``kuntakokeilu design --json``."""
+        """The JSON shape of ``kuntakokeilu design --json`` (and ``frame.attrs["design"]``)."""
         return {
             "model": self.model,
             "division_year": self.division_year,
+            "control_pool": self.pool,
+            "outcome": self.outcome,
+            "years": list(self.years) if self.years else None,
+            "breaks": self.breaks,
             "treated_units": list(self.treated_units),
             "treated_municipalities": list(self.treated_municipalities),
             "control_municipalities": list(self.control_municipalities),
+            "n_treated_units": len(self.treated_units),
+            "n_treated_municipalities": len(self.treated_municipalities),
+            "n_control_municipalities": len(self.control_municipalities),
             "excluded": dict(self.excluded),
+            "treated_break_flags": [dict(f) for f in self.treated_break_flags],
         }
 
     @property
@@ -145,28 +163,233 @@ def post_years(model: str) -> list[int]:
     return list(range(ADOPTION_YEAR, last + 1))
 
 
-def analysis_frame(panel: pd.DataFrame, model: str, outcome: str, covariates=(),
-                   keep_other_pilots: bool = False, design: ComparisonDesign | None = None,
-                   years=None, dropna: bool = True) -> pd.DataFrame:
-    """Long frame for estimators: kunta, year, outcome (values), treated (1 for treated
-    municipalities in post years), treated_group, cluster (pilot unit id / own code),
-    population, covariates, and a column named after the outcome (same values).
+def default_outcome(model: str) -> str:
+    """The model's headline outcome (``supervision``, a process pilot: its secondary check)."""
+    entry = model_outcomes(model)
+    candidates = list(entry.outcomes) or list(entry.secondary)
+    if not candidates:  # pragma: no cover - every catalogue entry has one
+        raise InputError(f"model {model!r} has no outcome in the outcome catalogue")
+    return candidates[0]
 
-    Years: all panel years with data (``years`` to restrict); for ``kela_cooperation`` years
-    after 2016 are dropped (social assistance moved to Kela on 1.1.2017).
+
+def _window(panel: pd.DataFrame, model: str, outcome: str, years) -> list[int]:
+    """Analysis years: ``years`` if given, else every panel year with data on ``outcome``;
+    never after the model's last year (``kela_cooperation``: 2016)."""
+    if years is None:
+        have = panel.loc[panel[outcome].notna(), "year"]
+        chosen = sorted(int(y) for y in have.unique())
+    else:
+        chosen = sorted({int(y) for y in years})
+        unknown = [y for y in chosen if y not in set(panel["year"].astype(int))]
+        if unknown:
+            raise InputError(f"years {unknown} are not in the panel "
+                             f"({int(panel['year'].min())}-{int(panel['year'].max())})")
+    last = model_outcomes(model).last_year
+    if last is not None:
+        chosen = [y for y in chosen if y <= last]
+    if len(chosen) < 2 or chosen[0] >= ADOPTION_YEAR:
+        raise InputError(f"the window {chosen[0] if chosen else '?'}-{chosen[-1] if chosen else '?'} of {outcome} "
+                         f"needs a pre-period (years before {ADOPTION_YEAR}) and at least two years")
+    return chosen
+
+
+_BREAK_CACHE: dict[tuple, pd.DataFrame] = {}
+
+
+def outcome_breaks(panel: pd.DataFrame, outcome: str) -> pd.DataFrame:
+    """Break-audit rows of ``outcome`` (:func:`analysis.audit.structural_breaks`, default
+    rule), cached per panel content."""
+    from .audit import structural_breaks
+
+    cols = [c for c in ("kunta", "year", "aland", "municipality_name", outcome) if c in panel.columns]
+    key = (outcome, int(pd.util.hash_pandas_object(panel[cols], index=False).sum()))
+    if key not in _BREAK_CACHE:
+        if len(_BREAK_CACHE) > 64:
+            _BREAK_CACHE.clear()
+        _BREAK_CACHE[key] = structural_breaks(panel, [outcome])
+    return _BREAK_CACHE[key]
+
+
+def _break_text(row: dict) -> str:
+    if row.get("kind") == "statistical":
+        return f"{row['year']}: {row['reason']}"
+    return f"{row['year']} ({row['kind']}, {row['status']}): {row['reason']}. Source: {row['source']}"
+
+
+def design_for(panel: pd.DataFrame, model: str, outcome: str | None = None, *, control_pool: str = "default",
+               years=None, breaks: str = "exclude", n_matched: int = 5, balanced: bool = True,
+               covariates=(), division_year: int = DIVISION_YEAR) -> ComparisonDesign:
+    """The comparison design of ``model`` for one ``outcome`` (default: the model's headline
+    outcome) and control pool (:data:`analysis.study.CONTROL_POOLS`).
+
+    Steps, each leaving its reason under ``excluded``: default pool (no Åland, no municipality
+    of another pilot model unless ``keep_other_pilots``); ``same_region``: controls in the
+    treated municipalities' maakunta; break audit: a control whose ``outcome`` series breaks
+    inside the window (break year after the first and not after the last year, by
+    :func:`analysis.audit.structural_breaks`) leaves the pool unless ``breaks="keep"``; a
+    treated municipality with such a break stays and is listed in ``treated_break_flags``;
+    ``balanced``: municipalities without ``outcome`` (and covariates) in every window year
+    leave; ``matched``: the ``n_matched`` nearest controls of every treated municipality on
+    the pre-period mean of ``outcome`` and log population (standardised; ties by code).
     """
-    design = design or comparison_design(model, keep_other_pilots=keep_other_pilots)
-    covariates = list(covariates)
+    if model not in registry.models():
+        raise InputError(choices_message("model", model, registry.models()))
+    if control_pool not in CONTROL_POOLS:
+        raise InputError(choices_message("control pool", control_pool, CONTROL_POOLS))
+    if breaks not in BREAK_HANDLING:
+        raise InputError(choices_message("break handling", breaks, BREAK_HANDLING))
+    if not isinstance(n_matched, int) or isinstance(n_matched, bool) or n_matched < 1:
+        raise InputError(f"n_matched must be a positive integer, got {n_matched!r}")
+    outcome = outcome or default_outcome(model)
+    covariates = [c for c in covariates if c != "population"]
     need = [outcome, "population", *covariates]
     missing = [c for c in need if c not in panel.columns]
     if missing:
         raise InputError(choices_message("panel column", missing[0], panel.columns))
-    data = panel[panel["kunta"].isin(design.municipalities)].copy()
-    last = model_outcomes(model).last_year
-    if last is not None:
-        data = data[data["year"] <= last]
-    if years is not None:
-        data = data[data["year"].isin(list(years))]
+    window = _window(panel, model, outcome, years)
+    base = comparison_design(model, keep_other_pilots=control_pool == "keep_other_pilots",
+                             division_year=division_year)
+    if control_pool == "same_region":
+        base = same_region_controls(base)
+    excluded = dict(base.excluded)
+    controls = list(base.control_municipalities)
+    treated = list(base.treated_municipalities)
+    unit_of = {c: base.cluster[c] for c in treated}
+    names = panel.drop_duplicates("kunta").set_index("kunta")["municipality_name"].to_dict() \
+        if "municipality_name" in panel.columns else {}
+    # structural breaks of the outcome inside the window
+    found = _breaks_in_window(panel, outcome, window[0], window[-1])
+    flags = []
+    for code in treated:
+        for row in found.get(code, []):
+            flags.append({"kunta": code, "municipality_name": names.get(code, ""), "unit": unit_of[code],
+                          "variable": outcome, "year": int(row["year"]), "detected_by": row["detected_by"],
+                          "kind": row["kind"], "status": row["status"], "reason": row["reason"],
+                          "source": row["source"]})
+    if breaks == "exclude":
+        for code in list(controls):
+            if code in found:
+                texts = "; ".join(_break_text(r) for r in found[code])
+                excluded[code] = f"series break in {outcome} inside {window[0]}-{window[-1]}: {texts}"
+                controls.remove(code)
+    # balanced panel over the window
+    if balanced:
+        data = panel[panel["year"].isin(window)]
+        need = [outcome, *covariates]  # population may be missing (2023): it is not an estimator input
+        complete = data.dropna(subset=need).groupby("kunta")["year"].nunique()
+        for code in list(controls) + list(treated):
+            have = int(complete.get(code, 0))
+            if have < len(window):
+                got = set(data.loc[(data["kunta"] == code) & data[need].notna().all(axis=1), "year"].astype(int))
+                gaps = [y for y in window if y not in got]
+                what = outcome if not covariates else f"{outcome} or covariates"
+                excluded[code] = (f"incomplete {what} series in {window[0]}-{window[-1]} (missing "
+                                  f"{_year_runs(gaps)})" + ("; treated municipality" if code in unit_of else ""))
+                (controls if code in controls else treated).remove(code)
+    if not treated:
+        raise InputError(f"no treated municipality of {model!r} has a complete {outcome} series in "
+                         f"{window[0]}-{window[-1]}")
+    if control_pool == "matched":
+        pre = [y for y in window if y < ADOPTION_YEAR]
+        chosen = _nearest_controls(panel, outcome, treated, controls, pre, n_matched)
+        for code in controls:
+            if code not in chosen:
+                excluded[code] = f"not among the {n_matched} nearest neighbours on pre-period {outcome} and size"
+        controls = [c for c in controls if c in chosen]
+    if not controls:
+        raise InputError(f"no control municipality left for {model!r} / {outcome} in pool {control_pool!r}")
+    units = [u for u in base.treated_units if u in set(unit_of[c] for c in treated)]
+    cluster = {c: unit_of[c] for c in treated}
+    cluster.update({c: c for c in controls})
+    return ComparisonDesign(model, division_year, units, sorted(treated), sorted(controls),
+                            dict(sorted(excluded.items())), cluster, control_pool, outcome,
+                            (window[0], window[-1]), breaks, flags)
+
+
+def _breaks_in_window(panel, outcome, first, last) -> dict[str, list[dict]]:
+    from .audit import breaks_in_window
+
+    return breaks_in_window(outcome_breaks(panel, outcome), outcome, first, last)
+
+
+def _year_runs(years: list[int]) -> str:
+    if not years:
+        return "-"
+    runs, start, prev = [], years[0], years[0]
+    for y in years[1:] + [None]:
+        if y is None or y != prev + 1:
+            runs.append(f"{start}" if start == prev else f"{start}-{prev}")
+            if y is not None:
+                start = y
+        if y is not None:
+            prev = y
+    return ", ".join(runs)
+
+
+def _nearest_controls(panel, outcome, treated, controls, pre_years, k) -> set[str]:
+    pre = panel[panel["year"].isin(pre_years) & panel["kunta"].isin(set(treated) | set(controls))]
+    feats = pre.groupby("kunta").agg(level=(outcome, "mean"), size=("population", "mean")).dropna()
+    feats["size"] = np.log(feats["size"])
+    z = (feats - feats.mean()) / feats.std(ddof=0)
+    pool = [c for c in controls if c in z.index]
+    chosen: set[str] = set()
+    for t in treated:
+        if t not in z.index:
+            continue
+        d = ((z.loc[pool] - z.loc[t]) ** 2).sum(axis=1).rename("d").reset_index().sort_values(["d", "kunta"])
+        chosen.update(d["kunta"].head(k))
+    return chosen
+
+
+def placebo_geography(panel: pd.DataFrame | None = None, division_year: int = DIVISION_YEAR) -> pd.DataFrame:
+    """``kunta``, ``x``, ``y`` (centroid, km, ETRS-TM35FIN) and ``region`` (maakunta code) of
+    every municipality: what placebo units built from neighbouring municipalities need."""
+    from .municipalities import centroids
+
+    geo = centroids(division_year)
+    key = municipality_key(division_year)[["kunta", "maakunta_code"]]
+    geo = geo.merge(key.rename(columns={"maakunta_code": "region"}), on="kunta", how="left")
+    geo["region"] = geo["region"].astype("int64")
+    return geo
+
+
+def analysis_frame(panel: pd.DataFrame, model: str, outcome: str | None = None, *,
+                   control_pool: str = "default", covariates=(), years=None, breaks: str = "exclude",
+                   n_matched: int = 5, balanced: bool = True, keep_other_pilots: bool = False,
+                   design: ComparisonDesign | None = None, dropna: bool = True,
+                   start_year: int | None = None, end_year: int | None = None) -> pd.DataFrame:
+    """Long frame for estimators, one function for every control pool.
+
+    Columns: ``kunta``, ``year``, ``outcome`` (values) and a column named after the outcome
+    (same values), ``treated`` (1 for treated municipalities in post years), ``treated_group``,
+    ``cluster`` (pilot unit id / own code), ``population``, covariates, ``event_time``
+    (year - 2015), and for placebo units ``x``, ``y`` (municipal centroid, km, ETRS-TM35FIN)
+    and ``region`` (maakunta code). ``frame.attrs["design"]`` is the design's
+    :meth:`ComparisonDesign.to_dict` (see :func:`design_for` for the rules and ``breaks``).
+
+    ``years`` (or ``start_year``/``end_year``) restrict the window; for ``kela_cooperation``
+    years after 2016 are dropped (social assistance moved to Kela on 1.1.2017).
+    ``keep_other_pilots=True`` is the pool ``keep_other_pilots``; ``design`` reuses a design
+    built before (its treated and control municipalities, no further exclusions).
+    """
+    outcome = outcome or default_outcome(model)
+    if keep_other_pilots and control_pool == "default":
+        control_pool = "keep_other_pilots"
+    if years is None and (start_year is not None or end_year is not None):
+        first = start_year if start_year is not None else int(panel["year"].min())
+        last = end_year if end_year is not None else int(panel["year"].max())
+        years = range(int(first), int(last) + 1)
+    covariates = list(dict.fromkeys(covariates))
+    if design is None:
+        design = design_for(panel, model, outcome, control_pool=control_pool, years=years, breaks=breaks,
+                            n_matched=n_matched, balanced=balanced, covariates=covariates)
+        window = list(range(design.years[0], design.years[1] + 1))
+    else:
+        missing = [c for c in [outcome, "population", *covariates] if c not in panel.columns]
+        if missing:
+            raise InputError(choices_message("panel column", missing[0], panel.columns))
+        window = _window(panel, model, outcome, years)
+    data = panel[panel["kunta"].isin(design.municipalities) & panel["year"].isin(window)]
     treated_set = set(design.treated_municipalities)
     frame = pd.DataFrame({
         "kunta": data["kunta"].astype(str).to_numpy(),
@@ -182,9 +405,11 @@ def analysis_frame(panel: pd.DataFrame, model: str, outcome: str, covariates=(),
             frame[c] = data[c].astype(float).to_numpy()
     if outcome not in frame.columns:
         frame[outcome] = frame["outcome"]
+    frame["event_time"] = frame["year"] - ADOPTION_YEAR
+    frame = frame.merge(placebo_geography(panel, design.division_year), on="kunta", how="left")
     if dropna:
         frame = frame.dropna(subset=["outcome", *covariates])
     frame = frame.sort_values(["kunta", "year"]).reset_index(drop=True)
-    frame.attrs.update({"model": model, "outcome": outcome, "pool": design.pool,
-                        "division_year": design.division_year})
+    frame.attrs.update({"model": model, "outcome": outcome, "pool": design.pool, "control_pool": design.pool,
+                        "division_year": design.division_year, "design": design.to_dict()})
     return frame

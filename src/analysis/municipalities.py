@@ -239,3 +239,88 @@ def reference_tables(division_year: int = DIVISION_YEAR, since: int = 2005) -> d
     )[["abolished_code", "abolished_name_fi", "date", "joined_to_code", "joined_to_name_fi", "harmonised_code"]]
     return {f"municipalities_{division_year}.csv": division.reset_index(drop=True),
             f"mergers_{since + 1}_{division_year}.csv": merged.reset_index(drop=True)}
+
+
+# ---------------------------------------------------------------------------------------
+# municipal centroids (ETRS-TM35FIN) for placebo units built from neighbouring municipalities
+# ---------------------------------------------------------------------------------------
+#: GRS80 ellipsoid and the ETRS-TM35FIN transverse Mercator (EPSG:3067): central meridian
+#: 27° E, scale 0.9996, false easting 500 km
+GRS80_A = 6378137.0
+GRS80_F = 1 / 298.257222101
+TM35FIN_LON0 = 27.0
+TM35FIN_K0 = 0.9996
+TM35FIN_FALSE_EASTING = 500000.0
+
+
+def etrs_tm35fin(lon, lat) -> tuple[np.ndarray, np.ndarray]:
+    """Project ETRS89/WGS 84 longitude, latitude (degrees) to ETRS-TM35FIN easting, northing (m).
+
+    Krüger's series for the transverse Mercator to order n^4 (Karney 2011, "Transverse Mercator
+    with an accuracy of a few nanometers", J. Geodesy 85, eqs. 7-11 and 35; the JHS 154
+    formulas): within Finland the truncation error is well below a millimetre.
+    """
+    lon = np.radians(np.asarray(lon, dtype=float) - TM35FIN_LON0)
+    lat = np.radians(np.asarray(lat, dtype=float))
+    n = GRS80_F / (2 - GRS80_F)
+    e = 2 * np.sqrt(n) / (1 + n)  # first eccentricity
+    big_a = GRS80_A / (1 + n) * (1 + n ** 2 / 4 + n ** 4 / 64)
+    alpha = (n / 2 - 2 * n ** 2 / 3 + 5 * n ** 3 / 16 + 41 * n ** 4 / 180,
+             13 * n ** 2 / 48 - 3 * n ** 3 / 5 + 557 * n ** 4 / 1440,
+             61 * n ** 3 / 240 - 103 * n ** 4 / 140,
+             49561 * n ** 4 / 161280)
+    sin_lat = np.sin(lat)
+    t = np.sinh(np.arctanh(sin_lat) - e * np.arctanh(e * sin_lat))
+    xi = np.arctan2(t, np.cos(lon))
+    eta = np.arctanh(np.sin(lon) / np.sqrt(1 + t ** 2))
+    easting, northing = eta.copy(), xi.copy()
+    for j, a_j in enumerate(alpha, start=1):
+        easting += a_j * np.cos(2 * j * xi) * np.sinh(2 * j * eta)
+        northing += a_j * np.sin(2 * j * xi) * np.cosh(2 * j * eta)
+    return (TM35FIN_FALSE_EASTING + TM35FIN_K0 * big_a * easting, TM35FIN_K0 * big_a * northing)
+
+
+def _ring_area_centroid(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
+    """Signed area and centroid of a closed ring (shoelace formula)."""
+    x0, y0 = x[0], y[0]  # shift for numerical accuracy
+    xs, ys = x - x0, y - y0
+    cross = xs[:-1] * ys[1:] - xs[1:] * ys[:-1]
+    area = cross.sum() / 2
+    if area == 0:
+        return 0.0, float(x0), float(y0)
+    cx = ((xs[:-1] + xs[1:]) * cross).sum() / (6 * area)
+    cy = ((ys[:-1] + ys[1:]) * cross).sum() / (6 * area)
+    return float(area), float(cx + x0), float(cy + y0)
+
+
+@lru_cache(maxsize=2)
+def _centroids(directory: str | None) -> pd.DataFrame:
+    rows = []
+    for feature in sources.load_municipal_boundaries(directory):
+        total = sx = sy = 0.0
+        for polygon in feature["polygons"]:
+            for index, ring in enumerate(polygon):
+                ring = ring if np.array_equal(ring[0], ring[-1]) else np.vstack([ring, ring[:1]])
+                x, y = etrs_tm35fin(ring[:, 0], ring[:, 1])
+                area, cx, cy = _ring_area_centroid(x, y)
+                area = abs(area) if index == 0 else -abs(area)  # outer ring adds, holes subtract
+                total += area
+                sx += area * cx
+                sy += area * cy
+        rows.append({"kunta": feature["kunta"], "x": sx / total / 1000.0, "y": sy / total / 1000.0})
+    return pd.DataFrame(rows).sort_values("kunta").reset_index(drop=True)
+
+
+def centroids(division_year: int = DIVISION_YEAR, directory=None) -> pd.DataFrame:
+    """Area centroid of every municipality of the 2023 division: columns ``kunta``, ``x``
+    (easting) and ``y`` (northing), in km in ETRS-TM35FIN (EPSG:3067).
+
+    Computed from the National Land Survey polygons (``data/raw/mml_kuntarajat.2023.json``,
+    sha256-checked) projected with :func:`etrs_tm35fin`; the centroid of a municipality with
+    several parts is the area-weighted mean of the parts' centroids (lakes inside the boundary
+    count as area: the NLS polygons are the municipal boundary, holes only where another
+    municipality is enclosed).
+    """
+    if division_year != DIVISION_YEAR:
+        raise InputError(f"municipal centroids exist for the {DIVISION_YEAR} division only (got {division_year})")
+    return _centroids(None if directory is None else str(directory)).copy()

@@ -237,3 +237,36 @@ def load_nurse_copay(directory=None) -> pd.DataFrame:
         "health_care_name": frame["health_care_name"].str.strip().to_numpy(),
         "notes": frame["notes"].str.strip().replace("", np.nan).to_numpy(),
     })
+
+
+# --- National Land Survey municipal boundaries (2023 division, GeoJSON WGS 84) ----------
+MML_MUNICIPALITIES = "mml_kuntarajat.2023.json"
+DIVISION_OF[MML_MUNICIPALITIES] = 2023
+
+
+def load_municipal_boundaries(directory=None) -> list[dict]:
+    """Municipal polygons of the 1.1.2023 division (NLS kuntajako_4500k, WGS 84 lon/lat).
+
+    One dict per municipality: ``kunta`` (3-digit), ``name``, ``polygons`` (list of polygons,
+    each a list of rings, each ring a float array of shape (n, 2) of longitude, latitude; the
+    first ring is the outer boundary, the rest are holes).
+    """
+    import json
+
+    data = json.loads(raw_path(MML_MUNICIPALITIES, directory).read_text(encoding="utf-8"))
+    out = []
+    for feature in data.get("features", []):
+        props, geom = feature.get("properties", {}), feature.get("geometry") or {}
+        kind, coords = geom.get("type"), geom.get("coordinates")
+        if kind == "Polygon":
+            polygons = [coords]
+        elif kind == "MultiPolygon":
+            polygons = coords
+        else:
+            raise DataIntegrityError(f"{MML_MUNICIPALITIES}: unexpected geometry {kind!r} for {props.get('NATCODE')}")
+        out.append({
+            "kunta": str(props["NATCODE"]).zfill(3),
+            "name": props.get("NAMEFIN", ""),
+            "polygons": [[np.asarray(ring, dtype=float)[:, :2] for ring in poly] for poly in polygons],
+        })
+    return out
