@@ -1,4 +1,4 @@
-# Two commands do everything on a fresh machine with Python 3.11 and make:
+# Two commands do everything on a fresh machine with Python 3.11, 3.12 or 3.13 and make:
 #   make report   build the whole evaluation from the shipped data
 #   make test     run the test suite
 # Everything else is a step of those two.
@@ -28,15 +28,18 @@ help:
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml uv.lock
-	@echo ">> setup: creating $(VENV) and installing pinned dependencies (uv.lock)"
+	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; sys.exit(0 if (3, 11) <= v < (3, 14) else "make setup: Python 3.11 to 3.13 is needed, $(PYTHON) is %d.%d; run e.g. make setup PYTHON=python3.12" % v)'
+	@echo ">> setup 1/4: creating $(VENV) with $$($(PYTHON) --version)"
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo ">> setup 2/4: installing uv $(UV_VERSION) into $(VENV) (pip)"
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+	@echo ">> setup 3/4: installing the pinned dependencies of uv.lock (first time: about a minute)"
 	@# --compile-bytecode: .pyc files make every notebook kernel start ~3x faster
-	@$(BIN)/uv sync --frozen --inexact --extra dev --compile-bytecode --quiet
-	@echo ">> setup: registering Jupyter kernel '$(KERNEL)'"
+	@$(BIN)/uv sync --frozen --inexact --extra dev --compile-bytecode
+	@echo ">> setup 4/4: registering Jupyter kernel '$(KERNEL)'"
 	@$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python (kuntakokeilu)" >/dev/null
 	@touch $(STAMP)
-	@echo ">> setup: done"
+	@echo ">> setup: done ($(BIN)/python, $(BIN)/kuntakokeilu)"
 
 data: setup
 	@$(BIN)/kuntakokeilu panel
