@@ -3,6 +3,11 @@ rerun on one parameter change, failures, validation before execution, parallel j
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import nbformat
@@ -148,3 +153,107 @@ def test_a_change_to_the_analysis_code_changes_the_input_hash(tmp_path, monkeypa
     before = runner.input_hash(path, {"x": 1}, "abc", "0.1.0")
     monkeypatch.setattr(metadata, "package_source_sha256", lambda: "changed")
     assert runner.input_hash(path, {"x": 1}, "abc", "0.1.0") != before
+
+
+def _alive(pid: int) -> bool:
+    """True if ``pid`` runs (a zombie counts as ended)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+    return "\nState:\tZ" not in status
+
+
+SLEEPY = (
+    "import json, os, pathlib, time\n"
+    "if run_id.startswith('slow'):\n"
+    "    time.sleep(float(os.environ.get('KUNTAKOKEILU_TEST_SLEEP', '0')))\n"
+    "out = pathlib.Path(output_dir); out.mkdir(parents=True, exist_ok=True)\n"
+    "(out / 'results.json').write_text(json.dumps({'run_id': run_id, 'x': x}))\n"
+)
+
+
+@pytest.mark.slow
+def test_sigint_stops_every_kernel_and_a_rerun_does_only_the_unfinished_runs(project):
+    nbdir = project["root"] / "notebooks"
+    make_notebook(nbdir / "tiny.ipynb", "x = 1\noutput_dir = 'out'\nrun_id = 'interactive'\n", SLEEPY)
+    plan_path = project["plan"]({"fast_a": {"x": 1}, "slow_b": {"x": 2}, "slow_c": {"x": 3}})
+    build = project["build"]
+    argv = [sys.executable, "-m", "analysis.cli", "run", "--plan", str(plan_path), "--build-dir", str(build),
+            "--panel", str(project["panel"]), "--jobs", "2"]
+    env = {**os.environ, "KUNTAKOKEILU_TEST_SLEEP": "300"}
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    staging = build / "runs" / "_staging"
+    kernels: dict[str, int] = {}
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and proc.poll() is None:
+        for run_id in ("slow_b", "slow_c"):
+            pid_file = staging / run_id / "kernel.pid"
+            if run_id not in kernels and pid_file.is_file() and pid_file.read_text().strip():
+                kernels[run_id] = int(pid_file.read_text())
+        if len(kernels) == 2 and (build / "runs/fast_a/run.json").is_file():
+            break
+        time.sleep(0.2)
+    assert len(kernels) == 2, (kernels, proc.poll())
+    time.sleep(1)  # both kernels are inside their sleeping cell
+    proc.send_signal(signal.SIGINT)
+    t0 = time.monotonic()
+    try:
+        out, err = proc.communicate(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        pytest.fail("kuntakokeilu run did not exit within 15 s of SIGINT")
+    assert time.monotonic() - t0 < 15
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    time.sleep(0.5)
+    assert not [pid for pid in kernels.values() if _alive(pid)], "kernels left running"
+    for run_id in ("slow_b", "slow_c"):
+        record = json.loads((build / "runs/_attempts" / run_id / "run.json").read_text())
+        assert record["status"] == "interrupted"
+        assert not (build / "runs" / run_id).exists()
+    assert not (build / ".run.lock").exists()
+    # the rerun executes only what did not finish
+    rerun = subprocess.run(argv, capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr
+    assert "2 ran, 1 unchanged" in rerun.stdout
+    assert not (build / "runs/_attempts/slow_b").exists()
+
+
+def test_a_second_runner_is_refused_and_a_dead_holders_lock_taken_over(project, capsys):
+    plan_path = project["plan"]({"a_run": {"x": 1}})
+    build = project["build"]
+    build.mkdir(parents=True)
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        (build / ".run.lock").write_text(f"{holder.pid}\n")
+        argv = ["run", "--plan", str(plan_path), "--build-dir", str(build), "--panel", str(project["panel"])]
+        assert cli.main(argv) == 2
+        err = capsys.readouterr().err
+        assert f"PID {holder.pid}" in err and "Traceback" not in err
+        assert not (build / "runs").exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    assert cli.main(argv) == 0  # the holder is gone: its lock is stale
+    assert not (build / ".run.lock").exists()
+
+
+def test_a_failed_rerun_keeps_the_earlier_outputs(project):
+    kw = dict(build_dir=project["build"], panel_path=project["panel"], progress=False)
+    plan_path = project["plan"]({"a_run": {"x": 2}})
+    assert [o.status for o in run_plan(load_plan(plan_path), **kw)] == ["ok"]
+    results = project["build"] / "runs/a_run/results.json"
+    before = results.read_text()
+    nbdir = project["root"] / "notebooks"
+    make_notebook(nbdir / "tiny.ipynb", "x = 1\nlabel = 'a'\noutput_dir = 'out'\nrun_id = 'interactive'\n",
+                  "import pathlib\npathlib.Path(output_dir).mkdir(parents=True, exist_ok=True)\n"
+                  "raise RuntimeError('broken on purpose')\n")
+    assert [o.status for o in run_plan(load_plan(plan_path), **kw)] == ["failed"]
+    assert results.read_text() == before
+    attempt = json.loads((project["build"] / "runs/_attempts/a_run/run.json").read_text())
+    assert attempt["status"] == "failed" and "broken on purpose" in attempt["error"]
