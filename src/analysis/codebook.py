@@ -37,9 +37,19 @@ def has(kind: str, ident: str) -> bool:
     return (kind, ident) in entries()
 
 
+def _row(kind: str, ident: str) -> dict[str, str] | None:
+    """The codebook row of ``ident``, or of the one id that starts with it (a run named
+    ``youth_outside_education`` for ``youth_outside_education_share``)."""
+    rows = entries()
+    if (kind, ident) in rows:
+        return rows[(kind, ident)]
+    matches = [r for (k, i), r in rows.items() if k == kind and ident and i.startswith(ident)]
+    return matches[0] if len(matches) == 1 else None
+
+
 def name(kind: str, ident: str, lang: str = "en", fallback: str | None = None) -> str:
     """The ``lang`` name of a model or outcome; ``fallback`` (or the id) when it is unknown."""
-    row = entries().get((kind, ident))
+    row = _row(kind, ident)
     if row is None:
         return fallback if fallback is not None else str(ident)
     return row[f"label_{check_lang(lang)}"]
@@ -54,5 +64,5 @@ def outcome_name(outcome: str, lang: str = "en", fallback: str | None = None) ->
 
 
 def unit_kind(outcome: str) -> str | None:
-    row = entries().get(("outcome", outcome))
+    row = _row("outcome", outcome)
     return (row["unit_kind"] or None) if row else None

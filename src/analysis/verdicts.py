@@ -237,7 +237,7 @@ class Agreement:
 
     n: int = 0
     same_sign: int = 0
-    same_sign_significant: int = 0
+    same_sign_significant: int = 0    # same sign and same significance status as the headline
     opposite_significant: int = 0
 
     def text(self, lang: str = "en") -> str:
@@ -425,12 +425,13 @@ def evidence_from_results(results: Mapping[str, Any], robustness: Iterable[Mappi
 
 # --------------------------------------------------------------------------- the rules
 def agreement(headline: Estimate, variants: Iterable[Estimate], alpha: float) -> Agreement:
-    """Counts of variants sharing the headline's sign, its sign and significance, and
-    significant variants of the opposite sign."""
+    """Counts of variants sharing the headline's sign; sharing its sign and its significance
+    status (both significant, or both not); and significant variants of the opposite sign."""
     variants = [v for v in variants if finite(v.estimate)]
     s = headline.sign()
+    head_sig = headline.significant(alpha) is True
     same = sum(v.sign() == s and s != 0 for v in variants)
-    same_sig = sum(v.sign() == s and s != 0 and v.significant(alpha) is True for v in variants)
+    same_sig = sum(v.sign() == s and s != 0 and (v.significant(alpha) is True) == head_sig for v in variants)
     opp_sig = sum(v.sign() == -s and s != 0 and v.significant(alpha) is True for v in variants)
     return Agreement(len(variants), same, same_sig, opp_sig)
 

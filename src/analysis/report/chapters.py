@@ -462,8 +462,10 @@ def generate(runs: list[Run], vs: VariableSet, site: Path, registry=None, manife
         written.append(atomic.write_text(gen / f"model_{m}.qmd", text))
         include_lines.append("{{< include /_generated/model_" + m + ".qmd >}}\n")
     written.append(atomic.write_text(gen / "results.qmd", "\n".join(include_lines)))
-    written.append(atomic.write_text(gen / "summary_en.md", summary_overview(runs, vs, names, "en")))
-    written.append(atomic.write_text(gen / "summary_fi.md", summary_overview(runs, vs, names, "fi")))
+    # the summary (glance table, forest plot, en/fi/sv sentences, rules text) comes from the verdicts
+    from .summary import write_summary
+
+    written += write_summary(runs, gen)
     written.append(atomic.write_text(gen / "participants.md",
                                      participants_table(registry) if registry is not None
                                      else "*Pilot registry not found.*\n"))
