@@ -231,13 +231,22 @@ def test_missing_pieces_are_not_estimable():
     res["estimates"] = [e for e in res["estimates"] if e["role"] != "headline"]
     assert verdict_from_results(res).code == "not_estimable"
     res = robust_effect()
-    res["estimates"][0].update(ci_low=None, ci_high=None)
+    res["estimates"][0].update(ci_low=None, ci_high=None, p_value=None)
     v = verdict_from_results(res)
-    assert v.code == "not_estimable" and "no confidence interval" in v.sentence("en", "X")
+    assert v.code == "not_estimable" and "neither a confidence interval nor a p-value" in v.sentence("en", "X")
     res["estimates"][0].update(estimate=None)
     assert verdict_from_results(res).code == "not_estimable"
     v = missing_verdict("supervision", "x", "no_run")
     assert v.code == "not_estimable" and v.sentence("sv", "S").startswith("S: kan inte skattas")
+
+
+def test_placebo_p_value_without_interval():
+    res = single_unit_null()
+    res["estimates"][0].update(ci_low=None, ci_high=None, p_value=0.31)
+    v = verdict_from_results(res)
+    assert v.code == "no_detectable_effect"
+    assert "30.2 € per inhabitant (in-space placebo test, p = 0.310)" in v.sentence("en", "X")
+    assert "(plasebovertailu muihin kuntiin, p = 0,310)" in v.sentence("fi", "X")
 
 
 def test_interval_and_p_value_must_agree():

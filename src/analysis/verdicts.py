@@ -9,16 +9,16 @@ measured size of the headline inference and the smallest p-value it can attain.
 :func:`decide` applies the rules below, in this order; the first rule that fires gives the
 verdict, and every check is kept as a :class:`Reason` with its numbers.
 
-1. **Not estimable** (``not_estimable``): no headline estimate, no finite estimate, no
-   confidence interval, or an inference that the design does not allow (cluster-robust or
+1. **Not estimable** (``not_estimable``): no headline estimate, no finite estimate, neither a
+   confidence interval nor a p-value, or an inference that the design does not allow (cluster-robust or
    wild-bootstrap inference with fewer than two treated clusters).
 2. **Inconclusive: pre-trends** (``inconclusive_pretrends``): the pre-trend test rejects at
    ``pretrend_alpha``, or a placebo start year (a fake adoption before 2015) gives an effect
    with p < ``pretrend_alpha``. Applies to significant and insignificant estimates alike: a
    trend that was there before can hide an effect as easily as fake one.
 
-Then, if the confidence interval excludes zero (and the p-value, where given, is below
-``alpha``):
+Then, if the confidence interval excludes zero and the p-value is below ``alpha`` (where
+either is missing, the other decides; if they disagree the estimate counts as not significant):
 
 3. **Inconclusive: inference** (``inconclusive_inference``): the headline inference rejected a
    true null in more than ``max_size`` of the placebo layouts of this panel (nominal 5%).
@@ -116,8 +116,9 @@ NOT_ESTIMABLE = {
                     "sv": "körningen anger ingen huvudskattning"},
     "no_estimate": {"en": "the headline estimate is missing", "fi": "pääestimaatti puuttuu",
                     "sv": "huvudskattningen saknas"},
-    "no_interval": {"en": "the headline estimate has no confidence interval",
-                    "fi": "pääestimaatilla ei ole luottamusväliä", "sv": "huvudskattningen saknar konfidensintervall"},
+    "no_interval": {"en": "the headline estimate has neither a confidence interval nor a p-value",
+                    "fi": "pääestimaatilla ei ole luottamusväliä eikä p-arvoa",
+                    "sv": "huvudskattningen saknar både konfidensintervall och p-värde"},
     "cluster_one_unit": {"en": "cluster-based inference is not valid with a single treated unit",
                          "fi": "klusteripohjainen päättely ei ole pätevää, kun kokeiluyksiköitä on vain yksi",
                          "sv": "klusterbaserad inferens är inte giltig med en enda försöksenhet"},
@@ -305,7 +306,8 @@ def _headline_row(results: Mapping[str, Any]) -> dict | None:
              and _canonical_inference(e.get("inference")) in order]
     if not cands:
         return None
-    return sorted(cands, key=lambda e: order.index(_canonical_inference(e.get("inference"))))[0]
+    return sorted(cands, key=lambda e: (not (finite(e.get("ci_low")) and finite(e.get("ci_high"))),
+                                        order.index(_canonical_inference(e.get("inference")))))[0]
 
 
 _YEAR = re.compile(r"(19|20)\d\d")
@@ -448,7 +450,7 @@ def decide(ev: Evidence, rules: VerdictRules = VerdictRules()) -> Verdict:
     why = ev.missing_reason
     if why is None and (h is None or not finite(h.estimate)):
         why = "no_estimate"
-    if why is None and not h.has_interval:
+    if why is None and not h.has_interval and not finite(h.p_value):
         why = "no_interval"
     if why is None and ev.single_unit and _canonical_inference(h.inference) in CLUSTER_INFERENCE:
         why = "cluster_one_unit"
@@ -456,8 +458,10 @@ def decide(ev: Evidence, rules: VerdictRules = VerdictRules()) -> Verdict:
         reasons.append(Reason("not_estimable", False, NOT_ESTIMABLE[why]["en"], {"reason": why}))
         return done("not_estimable", "not_estimable")
     reasons.append(Reason("not_estimable", True,
-                          f"headline {h.estimate:.6g} with 95% interval [{h.ci_low:.6g}, {h.ci_high:.6g}] "
-                          f"({h.estimator}, {h.inference})",
+                          f"headline {h.estimate:.6g}"
+                          + (f" with 95% interval [{h.ci_low:.6g}, {h.ci_high:.6g}]" if h.has_interval else "")
+                          + (f", p = {h.p_value:.3g}" if finite(h.p_value) else "")
+                          + f" ({h.estimator}, {h.inference})",
                           {"estimate": h.estimate, "ci_low": h.ci_low, "ci_high": h.ci_high, "p_value": h.p_value}))
     # rule 2: pre-trends
     pre_fail = []
@@ -700,7 +704,8 @@ def sentence_fields(v: Verdict, lang: str) -> dict[str, str]:
         # one number of decimals for the estimate and its interval, from the largest magnitude
         digits = _digits(max(abs(x) for x in (h.estimate, h.ci_low, h.ci_high) if finite(x)))
         f["est"] = fmt_effect(h.estimate, ev.unit_kind, lang, digits, unit_fallback)
-        f["ci"] = fmt_ci(h.ci_low, h.ci_high, lang, digits)
+        f["ci"] = (fmt_ci(h.ci_low, h.ci_high, lang, digits) if h.has_interval
+                   else _inference_name(h.inference, lang) + ", " + fmt_p(h.p_value, lang))
         f["inference"] = _inference_name(h.inference, lang)
     pre = []
     deciding = v.deciding_reason
@@ -772,14 +777,16 @@ Every headline in the summary carries a verdict from written rules over the evid
 model and outcome. The rules are applied in order and the first that fires decides; they can
 only weaken a claim, so a summary sentence is never stronger than the evidence in the chapters.
 
-1. *Not estimable* — there is no headline estimate or confidence interval, or the headline uses
+1. *Not estimable* — there is no headline estimate, or it has neither a confidence interval nor a
+   p-value, or the headline uses
    cluster-robust or wild-bootstrap inference with a single treated unit, where neither is valid.
 2. *Inconclusive: pre-trends* — the pre-trend test rejects parallel pre-trends at the
    {pct(rules.pretrend_alpha)} level, or a placebo start year before 2015 gives an effect with
    p < {fmt_number(rules.pretrend_alpha, 2)}. A trend that was already there can fake an effect or hide one,
    so this rule applies whatever the estimate.
 
-If the {pct(1 - rules.alpha)} confidence interval of the headline estimate excludes zero:
+If the {pct(1 - rules.alpha)} confidence interval of the headline estimate excludes zero and its
+p-value is below {fmt_number(rules.alpha, 2)} (where one of them is missing, the other decides):
 
 3. *Inconclusive: inference* — on this panel's placebo layouts, the headline test rejected a true
    null hypothesis in more than {pct(rules.max_size)} of draws at the 5% level.

@@ -84,7 +84,15 @@ def collect(runs: Iterable[Run], rules: VerdictRules = VerdictRules()) -> list[G
         if m not in covered:
             rows.append(GlanceRow(m, "", missing_verdict(m, "", "no_run")))
     order = {m: i for i, m in enumerate(MODEL_ORDER)}
-    return sorted(rows, key=lambda g: (order.get(g.model, len(order)), g.model))
+
+    def outcome_rank(g: GlanceRow) -> tuple[int, str]:
+        from ..outcomes import CATALOGUE
+
+        listed = list(CATALOGUE[g.model].outcomes) + list(CATALOGUE[g.model].secondary) \
+            if g.model in CATALOGUE else []
+        return (listed.index(g.outcome) if g.outcome in listed else len(listed), g.outcome)
+
+    return sorted(rows, key=lambda g: (order.get(g.model, len(order)), g.model, *outcome_rank(g)))
 
 
 # --------------------------------------------------------------------------- table
