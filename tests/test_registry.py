@@ -68,7 +68,7 @@ def test_reference_files_are_checked_and_reproducible(tmp_path):
 
     manifest = raw.read_manifest(paths.REFERENCE)
     assert set(manifest) == {"kuntakokeilu_participants_1350_2014.csv", "municipalities_2023.csv",
-                             "mergers_2006_2023.csv", "codebook.csv"}
+                             "mergers_2006_2023.csv", "codebook.csv", "known_breaks.csv"}
     for name in manifest:
         raw.raw_path(name, paths.REFERENCE)
     # the derived tables are what the code derives from data/raw
