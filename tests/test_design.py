@@ -206,3 +206,22 @@ def test_outcome_catalogue_matches_panel(panel):
     assert outcomes_of("supervision") == []
     with pytest.raises(InputError, match="valid choices"):
         outcomes_of("welfare")
+
+
+def test_outcome_fit_is_rated_for_every_outcome(panel):
+    from analysis.outcomes import CATALOGUE, fit_table, outcome_fit
+
+    for model, entry in CATALOGUE.items():
+        for var in (*entry.outcomes, *entry.secondary):
+            fit, why = outcome_fit(model, var)
+            assert fit in ("measures", "proxy") and why, (model, var)
+    assert outcome_fit("youth_guarantee", "unemployment_rate")[0] == "proxy"
+    assert outcome_fit("education_services", "upper_secondary_share")[0] == "proxy"
+    assert outcome_fit("integrated_welfare", "gp_visits_per_capita")[0] == "measures"
+    assert len(fit_table()) == sum(len(e.outcomes) + len(e.secondary) for e in CATALOGUE.values())
+    # GP and nurse visits: from 2013 (Haaga et al. panel)
+    for var in ("gp_visits_per_capita", "nurse_visits_per_capita"):
+        years = panel.loc[panel[var].notna(), "year"]
+        assert years.min() == 2013 and years.max() == 2018
+    f = analysis_frame(panel, "integrated_welfare", "gp_visits_per_capita")
+    assert f.attrs["design"]["years"] == [2013, 2018] and f["outcome"].between(0.1, 5).all()

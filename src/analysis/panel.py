@@ -22,6 +22,9 @@ Built-in sources (see ``data/raw/MANIFEST.csv``):
   whole euros). Sotkanet 493 (persons receiving social assistance, % of inhabitants) and
   3219 (aged 17-24 outside education, %; weighted by total population when merging) give
   pre-period series 2006-2011.
+* Haaga et al. panel 2013-2018: primary-care GP and nurse visits (counts compiled by Haaga et
+  al. from THL's primary-care register), per inhabitant = visits / Haaga population, summed on
+  the harmonised division first.
 * TEM 12r5 (2023 division): registered unemployment rate, the annual mean of month-end
   unemployed jobseekers / labour force (2023: January-October).
 * Sotkanet 127 (2023 division): population 31.12., 2006-2022.
@@ -125,6 +128,14 @@ _VAR_INFO = {
         "Aged 17-24 outside education (Sotkanet 3219; pre-period only)",
         "Koulutuksen ulkopuolelle jääneet 17-24-vuotiaat, % vastaavanikäisestä väestöstä", "percent",
         "population_weighted_mean", (0, 100)),
+    "gp_visits_per_capita": (
+        "Primary-care physician (GP) visits per inhabitant (2013-2018)",
+        "Perusterveydenhuollon avosairaanhoidon lääkärikäynnit / asukas", "visits per inhabitant",
+        "population_weighted_mean", (0, 20)),
+    "nurse_visits_per_capita": (
+        "Primary-care nurse visits per inhabitant (2013-2018)",
+        "Perusterveydenhuollon avosairaanhoidon hoitajakäynnit / asukas", "visits per inhabitant",
+        "population_weighted_mean", (0, 30)),
     "unemployment_rate": (
         "Registered unemployment rate (annual mean of month-end unemployed jobseekers / labour force)",
         "Työttömien työnhakijoiden osuus työvoimasta (kuukausien keskiarvo)", "percent",
@@ -137,6 +148,15 @@ _VAR_INFO = {
     "share_65_plus": ("Share of persons aged over 64", "Yli 64-vuotiaiden osuus väestöstä", "percent",
                       "population_weighted_mean", (0, 100)),
     "population": ("Population on 31 December", "Väkiluku 31.12.", "persons", "sum", (0, 1e7)),
+}
+
+#: variables derived after harmonisation when their inputs are in the panel (fetched youth
+#: jobseekers, see analysis.live.presets): name -> (numerator, denominator, scale, label)
+DERIVED = {
+    "youth_unemployed_per_1000": ("youth_unemployed_jobseekers", "population", 1000.0,
+                                  "Unemployed jobseekers under 25 per 1,000 inhabitants"),
+    "youth_share_of_unemployed": ("youth_unemployed_jobseekers", "unemployed_jobseekers", 100.0,
+                                  "Unemployed jobseekers under 25, % of all unemployed jobseekers"),
 }
 
 SRC_STATFIN = "Statistics Finland, Kuntien avainluvut 2019 (2019 division)"
@@ -191,6 +211,13 @@ def builtin_series() -> list[SourceSeries]:
     ratio["value"] = 1000.0 * ratio["value"] / ratio["pop"]
     out.append(_series("social_assistance_households_per_1000", ratio[["kunta", "year", "value"]],
                        DIVISION_YEAR, SRC_HAAGA + "; households / population x 1000"))
+    # GP and nurse visits per inhabitant: visits and population summed on the harmonised division
+    for name, count in (("gp_visits_per_capita", "gp_visits"), ("nurse_visits_per_capita", "nurse_visits")):
+        visits = harmonise(_pick(haaga, count), 2020, "sum")
+        ratio = visits.merge(pop, on=["kunta", "year"], how="inner")
+        ratio["value"] = ratio["value"] / ratio["pop"]
+        out.append(_series(name, ratio[["kunta", "year", "value"]], DIVISION_YEAR,
+                           SRC_HAAGA + f"; {count.replace('_', ' ')} / population"))
     out.append(_series("unemployment_rate", sources.tem_unemployment_rate()[["kunta", "year", "value"]],
                        2023, SRC_TEM))
     return out
@@ -296,6 +323,15 @@ def build_panel(
     panel = grid.copy()
     for name, col in values.items():
         panel[name] = col.astype("float64").to_numpy()
+    for name, (num, den, scale, label) in DERIVED.items():
+        if num in panel and den in panel and name not in panel:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                panel[name] = (scale * panel[num] / panel[den]).where(panel[den] > 0)
+            values[name] = panel[name]
+            info[name] = SourceSeries(name, pd.DataFrame(columns=["kunta", "year", "value"]), division_year,
+                                      "population_weighted_mean", label, label, f"x {scale:g}",
+                                      f"derived: {scale:g} x {num} / {den} on the harmonised division")
+            contributions[name] = [info[name].source]
     panel = panel.merge(static, on="kunta", how="left")
     ordered = ["kunta", "year", *STATIC_COLUMNS, *[c for c in values]]
     panel = panel[ordered].sort_values(["kunta", "year"]).reset_index(drop=True)

@@ -91,6 +91,8 @@ HAAGA_COLUMNS = {
     "operating_net_expenditure_on_outpatient_care_in_primary_health_care_excl_oral_health_care_euro_per_capita": "primary_care_outpatient_costs_eur_per_capita",
     "social_assistance_euro_per_capita": "social_assistance_eur_per_capita",
     "social_assistance_recipient_households_during_year": "social_assistance_households",
+    "gp_visits": "gp_visits",
+    "nurse_visits": "nurse_visits",
     "employment_rate_percent": "employment_rate",
     "share_of_persons_aged_15_or_over_with_at_least_upper_secondary_qualifications_percent": "upper_secondary_share",
     "share_of_persons_aged_over_64_of_the_population_percent": "share_65_plus",

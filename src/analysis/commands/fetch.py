@@ -47,7 +47,32 @@ def register(subparsers) -> None:
     t.add_argument("--max-values", type=int, default=None, help="values per request (default 120000)")
     _common(t)
     t.set_defaults(func=run)
+    r = sub.add_parser("preset", help="a ready-made fetch that also declares its panel series "
+                                      "(youth_jobseekers: StatFin 12r5 unemployed jobseekers under 25)")
+    r.add_argument("name", help="preset name, e.g. youth_jobseekers (see analysis.live.presets)")
+    r.add_argument("--base-url", default=None, help="API root (default: $KUNTAKOKEILU_PXWEB_URL or the public service)")
+    r.add_argument("--timeout", type=float, default=60.0, help="seconds per connection/read (default 60)")
+    r.add_argument("--retries", type=int, default=5, help="retries on timeouts, 429 and 5xx (default 5)")
+    r.add_argument("--root", default=None, help="project root to write into (default: this project)")
+    r.add_argument("--quiet", action="store_true", help="no progress bar")
+    r.set_defaults(func=run_preset)
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
+
+
+def run_preset(args) -> int:
+    from ..live import presets, pxweb
+    from ..live.config import default_config_path
+    from ..live.snapshots import default_raw_dir
+
+    presets.preset(args.name)
+    client = pxweb.PxWebClient(url=args.base_url, timeout=args.timeout, max_retries=args.retries)
+    cfg = default_config_path(args.root)
+    result = presets.run_preset(args.name, client=client, raw_dir=default_raw_dir(args.root), config_path=cfg,
+                                progress=not args.quiet)
+    names = ", ".join(s["name"] for s in presets.preset(args.name)["series"])
+    print(f">> fetch: wrote {result.path} ({result.rows} rows, {result.requests} request(s))")
+    print(f">> fetch: declared {names} in {cfg}; run `kuntakokeilu panel` (or `make data`) to add them")
+    return 0
 
 
 def run(args) -> int:

@@ -46,7 +46,10 @@ from ..errors import InputError, choices_message
 CONFIG_NAME = "fetched_sources.yaml"
 KINDS = ("sotkanet", "statfin")
 REQUIRED = ("name", "snapshot", "kind", "aggregation", "unit", "label_en", "label_fi")
-OPTIONAL = ("gender", "division_year", "region", "year", "filters", "bounds", "note")
+OPTIONAL = ("gender", "division_year", "region", "year", "filters", "bounds", "note", "period")
+#: ``period: month``: the time variable holds months (``2015M01``); the panel value of a year
+#: is the mean over the months published for it
+PERIODS = ("year", "month")
 DEFAULT_TEXT = """\
 # Fetched snapshots (data/raw/, written by `kuntakokeilu fetch`) that feed panel variables.
 # `kuntakokeilu panel` adds them to the panel; see analysis.live.config for the fields.
@@ -87,6 +90,8 @@ def read_config(path: str | Path | None = None) -> list[dict]:
             raise InputError(f"{where}: " + choices_message("key", unknown[0], REQUIRED + OPTIONAL))
         if entry["kind"] not in KINDS:
             raise InputError(f"{where}: " + choices_message("kind", entry["kind"], KINDS))
+        if entry.get("period", "year") not in PERIODS:
+            raise InputError(f"{where}: " + choices_message("period", entry.get("period"), PERIODS))
         if entry["name"] in names:
             raise InputError(f"{where}: series name {entry['name']!r} appears twice")
         names.add(entry["name"])
@@ -124,6 +129,21 @@ def _statfin_frame(data: pd.DataFrame, entry: dict) -> pd.DataFrame:
         data = data[data[dim].astype(str) == str(code)]
     codes = data[region].astype(str)
     data = data[codes.str.fullmatch(r"KU\d{3}")]
+    if entry.get("period", "year") == "month":
+        months = data[year].astype(str)
+        if not months.str.fullmatch(r"\d{4}M\d{2}").all():
+            bad = months[~months.str.fullmatch(r"\d{4}M\d{2}")].unique()[:3].tolist()
+            raise InputError(f"snapshot {entry['snapshot']}: period month needs months like 2015M01 in {year!r}, got {bad}")
+        monthly = pd.DataFrame({"kunta": data[region].astype(str).str[2:], "year": months.str[:4].astype(int),
+                                "month": months, "value": data["value"]})
+        if monthly.duplicated(["kunta", "month"]).any():
+            dims = [c for c in data.columns if c not in (region, year, "value", "status") and not c.endswith("_label")]
+            raise InputError(f"snapshot {entry['snapshot']}: several rows per municipality and month; add "
+                             f"'filters' for the variable(s) {dims}")
+        frame = monthly.groupby(["kunta", "year"], as_index=False)["value"].mean()
+        if frame.empty:
+            raise InputError(f"snapshot {entry['snapshot']}: no municipality (KU...) rows in {region!r} after filters")
+        return frame
     frame = pd.DataFrame({"kunta": data[region].astype(str).str[2:], "year": data[year].astype(int),
                           "value": data["value"]})
     if frame.duplicated(["kunta", "year"]).any():
