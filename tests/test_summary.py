@@ -153,3 +153,15 @@ def test_legacy_schema_runs_still_summarised(tmp_path):
     g = next(g for g in rows if g.model == "housing_services")
     assert g.verdict.code == "no_detectable_effect"
     assert "−8.4 € per inhabitant" in summary_sentences(rows, "en")
+
+
+def test_chapter_verdict_block(runs):
+    from analysis.report.summary import verdict_markdown, verdicts_by_key
+
+    rows = verdicts_by_key(runs)
+    text = verdict_markdown(rows[("integrated_welfare", "social_health_costs_eur_per_capita")])
+    assert text.startswith("**Verdict: Inconclusive: pre-trends.** Social and health care net operating costs:")
+    assert "- Estimate and inference (passed): headline estimate −159.1, 95% interval −250.0 to −68.2" in text
+    assert "- Pre-trends and placebo start years (failed): parallel pre-trends rejected: placebo start year " \
+           "2012 p = 0.004 (rule: p < 0.05)." in text
+    assert "@sec-verdict-rules" in text

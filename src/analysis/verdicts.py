@@ -110,6 +110,9 @@ PIECES = {
 NOT_ESTIMABLE = {
     "no_run": {"en": "no evaluation run of this outcome", "fi": "tulosmuuttujasta ei ole arviointiajoa",
                "sv": "ingen utvärderingskörning av utfallet"},
+    "run_missing": {"en": "the evaluation run has not been executed (partial draft)",
+                    "fi": "arviointiajoa ei ole suoritettu (keskeneräinen luonnos)",
+                    "sv": "utvärderingskörningen har inte utförts (ofullständigt utkast)"},
     "run_failed": {"en": "the evaluation run failed", "fi": "arviointiajo epäonnistui",
                    "sv": "utvärderingskörningen misslyckades"},
     "no_headline": {"en": "the run designates no headline estimate", "fi": "ajossa ei ole pääestimaattia",
@@ -458,9 +461,9 @@ def decide(ev: Evidence, rules: VerdictRules = VerdictRules()) -> Verdict:
         reasons.append(Reason("not_estimable", False, NOT_ESTIMABLE[why]["en"], {"reason": why}))
         return done("not_estimable", "not_estimable")
     reasons.append(Reason("not_estimable", True,
-                          f"headline {h.estimate:.6g}"
-                          + (f" with 95% interval [{h.ci_low:.6g}, {h.ci_high:.6g}]" if h.has_interval else "")
-                          + (f", p = {h.p_value:.3g}" if finite(h.p_value) else "")
+                          f"headline estimate {fmt_number(h.estimate)}"
+                          + (f", 95% interval {fmt_number(h.ci_low)} to {fmt_number(h.ci_high)}" if h.has_interval else "")
+                          + (f", {fmt_p(h.p_value)}" if finite(h.p_value) else "")
                           + f" ({h.estimator}, {h.inference})",
                           {"estimate": h.estimate, "ci_low": h.ci_low, "ci_high": h.ci_high, "p_value": h.p_value}))
     # rule 2: pre-trends
@@ -473,16 +476,17 @@ def decide(ev: Evidence, rules: VerdictRules = VerdictRules()) -> Verdict:
     if pre_fail:
         reasons.append(Reason("pretrends", False,
                               "parallel pre-trends rejected: " + "; ".join(
-                                  f"{'pre-trend test' if k == 'test' else 'placebo start year ' + k} p = {p:.3g}"
+                                  f"{'pre-trend test' if k == 'test' else 'placebo start year ' + k} {fmt_p(p)}"
                                   if p is not None else f"placebo start year {k}: interval excludes 0"
-                                  for k, p in pre_fail) + f" (< {rules.pretrend_alpha:g})",
+                                  for k, p in pre_fail) + f" (rule: p < {fmt_number(rules.pretrend_alpha, 2)})",
                               {"pretrend_p": ev.pretrend_p, "failures": tuple(pre_fail)}))
         return done("inconclusive_pretrends", "pretrends")
     reasons.append(Reason("pretrends", None if ev.pretrend_p is None else True,
                           "no pre-trend test" + (f" ({ev.pretrend_reason})" if ev.pretrend_reason else "")
                           if ev.pretrend_p is None else
-                          f"pre-trend test ({ev.pretrend_test or 'joint'}) p = {ev.pretrend_p:.3g} "
-                          f">= {rules.pretrend_alpha:g}; {len(ev.placebo_years)} placebo start year(s) not significant",
+                          f"pre-trend test ({ev.pretrend_test or 'joint'}) {fmt_p(ev.pretrend_p)}, not below "
+                          f"{fmt_number(rules.pretrend_alpha, 2)}; placebo start years significant: 0 of "
+                          f"{len(ev.placebo_years)}",
                           {"pretrend_p": ev.pretrend_p}))
     significant = h.significant(rules.alpha) is True
     agree = agreement(h, ev.variants, rules.alpha)
@@ -490,13 +494,13 @@ def decide(ev: Evidence, rules: VerdictRules = VerdictRules()) -> Verdict:
         # rule 3: size of the headline inference
         if ev.size_rejection_rate is not None and ev.size_rejection_rate > rules.max_size:
             reasons.append(Reason("size", False,
-                                  f"headline inference rejects a true null in {ev.size_rejection_rate:.1%} of "
-                                  f"placebo layouts (> {rules.max_size:.0%})", {"rejection_rate": ev.size_rejection_rate}))
+                                  f"headline inference rejects a true null in {fmt_percent(ev.size_rejection_rate, 'en', 1)} of "
+                                  f"placebo layouts (rule: at most {fmt_percent(rules.max_size)})", {"rejection_rate": ev.size_rejection_rate}))
             return done("inconclusive_inference", "size", agreement=agree)
         reasons.append(Reason("size", None if ev.size_rejection_rate is None else True,
                               "size of the headline inference not measured" if ev.size_rejection_rate is None else
-                              f"headline inference rejects a true null in {ev.size_rejection_rate:.1%} of placebo "
-                              f"layouts (<= {rules.max_size:.0%})", {"rejection_rate": ev.size_rejection_rate}))
+                              f"headline inference rejects a true null in {fmt_percent(ev.size_rejection_rate, 'en', 1)} of "
+                              f"placebo layouts (rule: at most {fmt_percent(rules.max_size)})", {"rejection_rate": ev.size_rejection_rate}))
         # rule 4: robustness
         if agree.n:
             sign_share = agree.same_sign / agree.n
@@ -505,7 +509,8 @@ def decide(ev: Evidence, rules: VerdictRules = VerdictRules()) -> Verdict:
                   and sig_share >= rules.min_significance_agreement)
             text = (f"{agree.same_sign}/{agree.n} variants share the sign, {agree.same_sign_significant}/{agree.n} "
                     f"share sign and significance, {agree.opposite_significant} significant with the opposite sign "
-                    f"(need >= {rules.min_sign_agreement:.0%}, >= {rules.min_significance_agreement:.0%}, 0)")
+                    f"(rule: at least {fmt_percent(rules.min_sign_agreement)}, at least "
+                    f"{fmt_percent(rules.min_significance_agreement)}, none)")
             reasons.append(Reason("robustness", ok, text, {"n": agree.n, "same_sign": agree.same_sign,
                                                             "same_sign_significant": agree.same_sign_significant,
                                                             "opposite_significant": agree.opposite_significant}))
@@ -517,7 +522,8 @@ def decide(ev: Evidence, rules: VerdictRules = VerdictRules()) -> Verdict:
         if not ev.single_unit and ev.honest_did_done:
             ok = ev.breakdown_mbar is not None and ev.breakdown_mbar >= rules.min_breakdown_mbar
             reasons.append(Reason("sensitivity", ok,
-                                  f"HonestDiD breakdown M̄ = {ev.breakdown_mbar:g}" if ev.breakdown_mbar is not None
+                                  f"HonestDiD breakdown value M̄ = {fmt_number(ev.breakdown_mbar, 1)} (rule: at least "
+                                  f"{fmt_number(rules.min_breakdown_mbar, 1)})" if ev.breakdown_mbar is not None
                                   else "HonestDiD: no relative-magnitude interval excludes 0",
                                   {"breakdown_mbar": ev.breakdown_mbar, "threshold": rules.min_breakdown_mbar}))
             if not ok:
@@ -547,14 +553,14 @@ def decide(ev: Evidence, rules: VerdictRules = VerdictRules()) -> Verdict:
     # interval includes zero
     if ev.min_attainable_p is not None and ev.min_attainable_p > rules.alpha:
         reasons.append(Reason("attainable_p", False,
-                              f"smallest attainable p-value {ev.min_attainable_p:.3g} > {rules.alpha:g}",
+                              f"smallest attainable p-value {fmt_number(ev.min_attainable_p, 3)}, above {fmt_number(rules.alpha, 2)}",
                               {"min_attainable_p": ev.min_attainable_p}))
         return done("inconclusive_inference", "attainable_p", agreement=agree)
     if ev.mde is None:
         reasons.append(Reason("mde", None, "interval includes 0 and no MDE"
                               + (f" ({ev.mde_reason})" if ev.mde_reason else ""), {}))
         return done("inconclusive_incomplete", "mde", agreement=agree, missing=("mde",))
-    reasons.append(Reason("mde", True, f"interval includes 0; MDE {ev.mde:.4g}",
+    reasons.append(Reason("mde", True, f"interval includes 0; minimum detectable effect {fmt_number(ev.mde)}",
                           {"mde": ev.mde, "estimate": h.estimate}))
     return done("no_detectable_effect", "mde", agreement=agree)
 

@@ -77,7 +77,8 @@ def collect(runs: Iterable[Run], rules: VerdictRules = VerdictRules()) -> list[G
                                        unit_kind=codebook.unit_kind(r.outcome))
             rows.append(GlanceRow(r.model, r.outcome, decide(ev, rules)))
         elif _failed_evaluation(r):
-            rows.append(GlanceRow(r.model, r.outcome, missing_verdict(r.model, r.outcome, "run_failed",
+            why = "run_missing" if getattr(r, "status", None) == "missing" else "run_failed"
+            rows.append(GlanceRow(r.model, r.outcome, missing_verdict(r.model, r.outcome, why,
                                                                       codebook.unit_kind(r.outcome))))
     covered = {row.model for row in rows}
     for m in MODEL_ORDER:
@@ -210,6 +211,32 @@ def summary_sentences(rows: list[GlanceRow], lang: str = "en") -> str:
     return "\n".join(lines) + "\n"
 
 
+# --------------------------------------------------------------------------- chapters
+#: Names of the checks (:class:`analysis.verdicts.Reason` rules) in the chapters.
+CHECK_NAMES = {"not_estimable": "Estimate and inference", "pretrends": "Pre-trends and placebo start years",
+               "size": "Size of the headline test", "robustness": "Robustness variants",
+               "sensitivity": "HonestDiD sensitivity", "complete": "Complete evidence",
+               "attainable_p": "Attainable p-value", "mde": "Minimum detectable effect"}
+CHECK_STATUS = {True: "passed", False: "failed", None: "missing"}
+
+
+def verdicts_by_key(runs: Iterable[Run], rules: VerdictRules = VerdictRules()) -> dict[tuple[str, str], GlanceRow]:
+    """``{(model, outcome): GlanceRow}`` for the chapters (one call per report build)."""
+    return {(g.model, g.outcome): g for g in collect(runs, rules)}
+
+
+def verdict_markdown(row: GlanceRow) -> str:
+    """A chapter's verdict block: the verdict, its sentence and every check with its numbers
+    and status, in the order the rules applied them (Markdown)."""
+    v = row.verdict
+    lines = [f"**Verdict: {v.label('en')}.** " + v.sentence("en", row.outcome_name("en")), ""]
+    for r in v.reasons:
+        lines.append(f"- {CHECK_NAMES.get(r.rule, r.rule)} ({CHECK_STATUS[r.passed]}): {r.text}.")
+    lines.append("")
+    lines.append("The rules are stated in @sec-verdict-rules.")
+    return "\n".join(lines) + "\n"
+
+
 # --------------------------------------------------------------------------- figure
 def forest_rows(rows: list[GlanceRow], lang: str = "en"):
     from ..plots.forest import ForestRow
@@ -231,6 +258,12 @@ def _wrap(text: str, width: int = 48) -> str:
     return "\n".join(textwrap.fill(part, width) for part in text.split("\n"))
 
 
+GLANCE_LEAD = {
+    "figure": ("@tbl-glance gives, for every operating model and outcome, the headline estimate under its "
+               "headline inference and the evidence behind its verdict; @fig-forest draws the same estimates."),
+    "table": ("@tbl-glance gives, for every operating model and outcome, the headline estimate under its "
+              "headline inference and the evidence behind its verdict (no estimate to draw)."),
+}
 FOREST_CAPTIONS = {
     "en": ("Headline estimates with 95% confidence intervals under the headline inference, one panel per "
            "unit (filled square: effect; open circle: no detectable effect; grey diamond: inconclusive). "
@@ -248,7 +281,7 @@ def write_summary(runs: Iterable[Run], generated: str | Path, rules: VerdictRule
     from ..plots.forest import forest_figure
 
     fig = forest_figure(forest_rows(rows, "en"), gen / "figures" / "summary" / "forest.png", "en")
-    glance = glance_table(rows, "en")
+    glance = GLANCE_LEAD["figure" if fig is not None else "table"] + "\n\n" + glance_table(rows, "en")
     if fig is not None:
         glance += ("\n![" + FOREST_CAPTIONS["en"] + "](_generated/figures/summary/forest.png)"
                    "{#fig-forest}\n")
