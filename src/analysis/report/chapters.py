@@ -1,16 +1,22 @@
 """Generate the report's data-driven parts from the run outputs.
 
 Into ``<site>/_generated/``: one chapter per operating model (``model_<id>.qmd``, included by
-``results.qmd``), the participants table (from the pilot registry), the data-sources table
-(from ``data/raw/MANIFEST.csv``), the results overview for the summaries and the run table.
-Figures are copied from the run folders. Prose numbers are written as Quarto variable
-shortcodes (``{{< var key >}}``, see :mod:`analysis.report.variables`); tables are formatted
-from ``results.json``. Nothing is estimated here.
+``results.qmd``), the title block, the participants and pilot-aims tables (from
+``data/reference``), the orientation map, the data-sources table (``data/raw/MANIFEST.csv``),
+the data-and-methods overview and the size table of the inference methods (from the run
+folders), the results overview for the summaries, the commands and the run table. Figures are
+copied from the run folders, each once (a byte copy of a figure already shown becomes a
+reference to it). Prose numbers are Quarto variable shortcodes (``{{< var key >}}``, see
+:mod:`analysis.report.variables`); tables are formatted from ``results.json`` (schema 2).
+Nothing is estimated here.
 """
 from __future__ import annotations
 
+import hashlib
 import math
+import re
 import shutil
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,55 +26,64 @@ from .. import atomic
 from .runs import MODEL_ORDER, Run
 from .variables import VariableSet, estimate_key, format_number, run_prefix, slug, var
 
+#: Human names of the ``kuntakokeilu estimate --method`` names (analysis.study.ESTIMATORS).
 ESTIMATOR_NAMES = {
-    "twfe": "TWFE DiD",
-    "did": "2×2 DiD",
-    "did2x2": "2×2 DiD",
-    "event_study": "Event study",
-    "synthetic_control": "Synthetic control",
-    "sc": "Synthetic control",
+    "did": "2×2 DiD", "twfe": "TWFE DiD", "event-study": "Event study", "sc": "Synthetic control",
     "sdid": "Synthetic DiD",
-    "callaway_santanna": "Callaway–Sant'Anna",
-    "sun_abraham": "Sun–Abraham",
+    # names of runs written before the shared vocabulary
+    "did2x2": "2×2 DiD", "event_study": "Event study", "synthetic_control": "Synthetic control",
+    "callaway_santanna": "Callaway–Sant'Anna", "sun_abraham": "Sun–Abraham",
     "imputation": "Imputation (Borusyak et al.)",
 }
+#: Human names of the ``--inference`` names (analysis.study.INFERENCE_METHODS).
 INFERENCE_NAMES = {
-    "cluster": "Cluster-robust SE (pilot unit)",
+    "cluster": "Cluster-robust SE (pilot unit)", "wild": "Wild cluster bootstrap",
+    "ri": "Randomization inference", "placebo": "In-space placebo",
     "cluster_robust": "Cluster-robust SE (pilot unit)",
-    "wild_cluster_bootstrap": "Wild cluster bootstrap (restricted)",
-    "wild_bootstrap": "Wild cluster bootstrap",
-    "wcr": "Wild cluster bootstrap (restricted)",
-    "randomization": "Randomization inference",
-    "randomization_inference": "Randomization inference",
-    "placebo": "In-space placebo",
-    "jackknife": "Jackknife",
-    "bootstrap": "Bootstrap",
+    "wild_cluster_bootstrap": "Wild cluster bootstrap", "wild_bootstrap": "Wild cluster bootstrap",
+    "wcr": "Wild cluster bootstrap", "randomization": "Randomization inference",
+    "randomization_inference": "Randomization inference", "jackknife": "Jackknife",
 }
-#: Preferred inference, most honest with few treated clusters first (GUIDE §3).
-INFERENCE_PREFERENCE = ["wild_cluster_bootstrap", "wcr", "wild_bootstrap", "randomization",
-                        "randomization_inference", "placebo", "cluster", "cluster_robust"]
-ESTIMATOR_PREFERENCE = ["twfe", "did", "did2x2", "synthetic_control", "sc", "sdid"]
+#: Human names of the control pools (analysis.study.CONTROL_POOLS).
+POOL_NAMES = {
+    "default": "municipalities in no pilot", "keep_other_pilots": "incl. other pilots' municipalities",
+    "same_region": "same regions only", "matched": "matched on the pre-period",
+}
+TEST_NAMES = {"F": "joint F-test of the pre-pilot event-study coefficients",
+              "placebo-in-time": "placebo-in-time test (fake pilot start before 2015)",
+              "pre-rmspe": "pre-period RMSPE rank among the placebo units"}
+KIND_PREFIXES = ("robustness", "multiverse", "descriptives")
+#: Captions of known run figures; ``{outcome}`` is the outcome label with its unit.
 KNOWN_FIGURES = {
-    "trends": "Outcome over time: pilot municipalities and comparison municipalities",
-    "event_study": "Event study: difference between pilot and comparison municipalities by "
-                   "year relative to the pilot start (0 = 2015; reference year 2014), with 95% "
-                   "confidence intervals",
-    "synthetic_control": "Synthetic control: pilot unit and its synthetic comparison",
-    "synthetic_control_placebos": "Synthetic control in-space placebos: gap of the pilot unit (highlighted) "
-                                  "and of each donor given the same treatment",
-    "honest_did": "HonestDiD (Rambachan & Roth 2023): 95% interval of the 2015–2016 effect when post-period "
-                  "trend violations may be up to M̄ times the largest pre-period change",
+    "trends": "{outcome} over time: pilot municipalities and comparison municipalities",
+    "trends_indexed": "{outcome} over time, indexed to 2014 = 100: pilot and comparison municipalities",
+    "event_study": "Event study of {outcome}: difference between pilot and comparison municipalities by "
+                   "year relative to the pilot start (0 = 2015, reference year 2014){intervals}",
+    "synthetic_control": "Synthetic control of {outcome}: pilot unit and its synthetic comparison",
+    "synthetic_control_placebos": "Synthetic control in-space placebos of {outcome}: gap of the pilot "
+                                  "unit (highlighted) and of each donor given the same treatment",
+    "honest_did": "HonestDiD sensitivity of {outcome}: 95% interval of the 2015–2016 "
+                  "effect when post-period trend violations may be up to M̄ times the largest "
+                  "pre-period change",
+    "specification_curve": "Specification curve of {outcome}: the estimate under every combination "
+                           "of analysis choices, sorted, with 95% intervals",
 }
+MINUS = "\u2212"
 
 
-def name_estimator(e: str) -> str:
-    return ESTIMATOR_NAMES.get(str(e), str(e).replace("_", " ").capitalize())
+# --------------------------------------------------------------------------- small helpers
+def name_estimator(e: Any) -> str:
+    return ESTIMATOR_NAMES.get(str(e), str(e).replace("_", " ").replace("-", " ").capitalize())
 
 
-def name_inference(i: str | None) -> str:
+def name_inference(i: Any) -> str:
     if i is None or str(i).lower() in ("none", "nan", ""):
         return "none (point estimate only)"
     return INFERENCE_NAMES.get(str(i), str(i).replace("_", " ").capitalize())
+
+
+def name_pool(p: Any) -> str:
+    return POOL_NAMES.get(str(p), str(p).replace("_", " "))
 
 
 def label(*parts: str) -> str:
@@ -76,14 +91,36 @@ def label(*parts: str) -> str:
     return "-".join(slug(p).replace("_", "-") for p in parts)
 
 
+def typographic(text: str, thousands: bool = True) -> str:
+    """Report typography of a formatted number: U+2212 minus, ``< 0.001``, thousands commas."""
+    t = str(text)
+    if t.startswith("<"):
+        return "< " + t[1:].strip()
+    neg = t.startswith("-") or t.startswith(MINUS)
+    body = t[1:] if neg else t
+    if thousands and re.fullmatch(r"\d{4,}(\.\d+)?", body):
+        whole, _, frac = body.partition(".")
+        body = f"{int(whole):,}" + (f".{frac}" if frac else "")
+    return (MINUS if neg else "") + body
+
+
+def _finite(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(float(x))
+
+
 def _num(x: Any, kind: str = "estimate") -> str:
-    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+    if not _finite(x):
         return "–"
-    return format_number(x, kind)[0]
+    return typographic(format_number(x, kind)[0], thousands=kind != "year")
 
 
 def _md_escape(text: Any) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def breakable(text: str, every: int = 16) -> str:
+    """Insert zero-width spaces into long unbroken strings (hashes) so narrow columns wrap."""
+    return re.sub(r"([0-9a-fA-F]{%d})(?=[0-9a-fA-F])" % every, "\\1\u200b", str(text))
 
 
 def pipe_table(header: list[str], rows: list[list[Any]], align: list[str] | None = None) -> str:
@@ -94,34 +131,128 @@ def pipe_table(header: list[str], rows: list[list[Any]], align: list[str] | None
     return "\n".join(lines) + "\n"
 
 
-def preferred_estimate(results: dict[str, Any]) -> dict[str, Any] | None:
-    """The headline estimate: preferred estimator, then the most honest inference (GUIDE §3)."""
-    ests = [e for e in results.get("estimates") or [] if isinstance(e.get("estimate"), (int, float))]
-    if not ests:
-        return None
-
-    def rank(e):
-        i = str(e.get("inference"))
-        s = str(e.get("estimator"))
-        return (INFERENCE_PREFERENCE.index(i) if i in INFERENCE_PREFERENCE else 99,
-                ESTIMATOR_PREFERENCE.index(s) if s in ESTIMATOR_PREFERENCE else 99)
-
-    return sorted(ests, key=rank)[0]
+def plural(n: Any, one: str, many: str | None = None) -> str:
+    many = many or one + "s"
+    return one if _finite(n) and int(n) == 1 else many
 
 
-def _ci_excludes_zero(e: dict[str, Any]) -> bool | None:
-    lo, hi = e.get("ci_low"), e.get("ci_high")
-    if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in (lo, hi)):
-        return None
-    return lo > 0 or hi < 0
+def unit_text(res: dict[str, Any]) -> str:
+    """The outcome unit for prose and captions ("€ per inhabitant", "percentage points")."""
+    unit = str(res.get("unit_label") or "").replace("EUR", "€")
+    if res.get("unit_kind") == "percent" or unit.startswith("%"):
+        return "percentage points"
+    return unit
 
 
-# --------------------------------------------------------------------------- registry/manifest
+def _estimates(res: dict[str, Any]) -> list[dict[str, Any]]:
+    return [e for e in res.get("estimates") or [] if isinstance(e, dict)]
+
+
+def headline_estimate(res: dict[str, Any]) -> dict[str, Any] | None:
+    """The run's headline row (schema 2 ``headline`` id, or the row with role ``headline``)."""
+    ests = _estimates(res)
+    hid = res.get("headline")
+    for e in ests:
+        if hid is not None and e.get("id") == hid:
+            return e
+    for e in ests:
+        if e.get("role") == "headline":
+            return e
+    main = [e for e in ests if e.get("role") in (None, "estimate") and _finite(e.get("estimate"))]
+    return main[0] if main else None
+
+
+# the name older callers use
+preferred_estimate = headline_estimate
+
+
+def _design(res: dict[str, Any]) -> dict[str, Any]:
+    d = res.get("design")
+    return d if isinstance(d, dict) else res
+
+
+# --------------------------------------------------------------------------- grouping of runs
+def run_kind(run: Run) -> str:
+    res = run.results or {}
+    if res.get("kind"):
+        return str(res["kind"])
+    first = run.run_id.split("__")[0]
+    if first in KIND_PREFIXES:
+        return first
+    if run.run_id.startswith("data_audit") or first == "audit":
+        return "audit"
+    return "evaluation"
+
+
+def run_model_outcome(run: Run) -> tuple[str, str | None]:
+    res = run.results or {}
+    params = run.run.get("parameters") or {}
+    parts = run.run_id.split("__")
+    if parts[0] in KIND_PREFIXES:
+        parts = parts[1:]
+    model = res.get("model") or params.get("model") or parts[0]
+    outcome = res.get("outcome") or params.get("outcome") or (parts[1] if len(parts) > 1 else None)
+    return str(model), (str(outcome) if outcome else None)
+
+
+@dataclass
+class OutcomeRuns:
+    """The runs about one model and outcome: its evaluation, robustness and multiverse runs."""
+
+    model: str
+    outcome: str
+    evaluation: Run | None = None
+    robustness: list[Run] = field(default_factory=list)
+    multiverse: list[Run] = field(default_factory=list)
+
+    @property
+    def results(self) -> dict[str, Any]:
+        for r in [self.evaluation, *self.robustness, *self.multiverse]:
+            if r is not None and r.ok:
+                return r.results or {}
+        return {}
+
+    @property
+    def runs(self) -> list[Run]:
+        return [r for r in [self.evaluation, *self.robustness, *self.multiverse] if r is not None]
+
+
+def group_runs(runs: list[Run]) -> tuple[dict[str, list[OutcomeRuns]], list[Run]]:
+    """``({model: [OutcomeRuns]}, other runs)``; merged by ``model`` + ``outcome``."""
+    groups: dict[tuple[str, str], OutcomeRuns] = {}
+    other: list[Run] = []
+    for run in runs:
+        kind = run_kind(run)
+        model, outcome = run_model_outcome(run)
+        if kind in ("descriptives", "audit") or outcome is None:
+            other.append(run)
+            continue
+        g = groups.setdefault((model, outcome), OutcomeRuns(model, outcome))
+        if kind == "robustness":
+            g.robustness.append(run)
+        elif kind == "multiverse":
+            g.multiverse.append(run)
+        elif g.evaluation is None:
+            g.evaluation = run
+        else:  # a second evaluation run of the same outcome: keep it as its own group
+            groups[(model, f"{outcome}__{run.run_id}")] = OutcomeRuns(model, outcome, evaluation=run)
+    by_model: dict[str, list[OutcomeRuns]] = {}
+    for g in groups.values():
+        by_model.setdefault(g.model, []).append(g)
+    return by_model, other
+
+
+# --------------------------------------------------------------------------- reference data
 def load_registry(reference_dir: Path) -> pd.DataFrame | None:
     path = Path(reference_dir) / "kuntakokeilu_participants_1350_2014.csv"
     if not path.exists():
         return None
     return pd.read_csv(path, dtype=str)
+
+
+def load_reference(reference_dir: Path, name: str) -> pd.DataFrame | None:
+    path = Path(reference_dir) / name
+    return pd.read_csv(path, dtype=str) if path.exists() else None
 
 
 def model_names(registry: pd.DataFrame | None) -> dict[str, tuple[str, str]]:
@@ -145,6 +276,23 @@ def participants_table(registry: pd.DataFrame) -> str:
               "registry `data/reference/kuntakokeilu_participants_1350_2014.csv`). {#tbl-participants}\n")
 
 
+def aims_section(aims: pd.DataFrame | None, names) -> str:
+    """What each pilot aimed at and changed, and where that should show in the outcomes."""
+    if aims is None:
+        return "*The summary of the pilots' aims (`data/reference/pilot_aims.csv`) was not found.*\n"
+    rows = []
+    for m in MODEL_ORDER:
+        r = aims[aims["model_id"] == m]
+        if r.empty:
+            continue
+        r = r.iloc[0]
+        rows.append([names.get(m, (m,))[0], r["aim_en"], r["changed_en"], r["where_it_should_show"]])
+    return (pipe_table(["Operating model", "Aim", "What changed", "Where it should show"], rows)
+            + "\n: What each pilot aimed at and changed, summarised from the Ministry of Finance's "
+              "project description [@vm_kuntakokeilut], and the outcomes in which an effect should "
+              "show. {#tbl-aims}\n")
+
+
 def overlap_sentence(registry: pd.DataFrame | None, model: str, names) -> str:
     if registry is None:
         return ""
@@ -157,277 +305,442 @@ def overlap_sentence(registry: pd.DataFrame | None, model: str, names) -> str:
         parts.append(f"{names[other][0].lower()} ({', '.join(sorted(set(g['unit_fi'])))})")
     return ("Some of its units also ran other pilot models at the same time: " + "; ".join(parts)
             + ". The estimates below therefore measure this model together with those pilots "
-              "(see Limitations).")
+              "(see @sec-limitations).")
 
 
 def sources_table(manifest: Path) -> str:
     if not Path(manifest).exists():
         return "*The data manifest `data/raw/MANIFEST.csv` was not found.*\n"
     m = pd.read_csv(manifest, dtype=str)
-    # file names as text with zero-width spaces after "_" so that narrow PDF columns can wrap them
-    rows = [[r.file.replace("_", "\\_\u200b"), r.source.split(";")[0], r.licence, r.attribution]
-            for r in m.itertuples()]
+    # file names with zero-width spaces after "_" and "." so that narrow PDF columns can wrap them
+    rows = [[r.file.replace("_", "\\_\u200b").replace(".", ".\u200b"), r.source.split(";")[0], r.licence,
+             r.attribution] for r in m.itertuples()]
     return (pipe_table(["File", "Source", "Licence", "Attribution"], rows)
             + "\n: Raw data snapshots shipped with the repository (from `data/raw/MANIFEST.csv`). {#tbl-sources}\n")
 
 
-# --------------------------------------------------------------------------- per-run sections
-def estimates_table(run: Run) -> str:
-    res = run.results or {}
-    estimates = res.get("estimates") or []
+# --------------------------------------------------------------------------- figures
+class Figures:
+    """Copies run figures into the site once; a byte copy of a shown figure is not shown again."""
+
+    def __init__(self, site: Path):
+        self.site = Path(site)
+        self.seen: dict[str, str] = {}
+
+    def add(self, path: Path, fig_id: str, caption: str) -> tuple[str, str]:
+        """``(markdown, reference)``; markdown is empty when the figure was already shown."""
+        digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        if digest in self.seen:
+            return "", f"@{self.seen[digest]}"
+        self.seen[digest] = fig_id
+        target = self.site / "_generated" / "figures" / f"{fig_id.removeprefix('fig-')}.png"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, target)
+        rel = target.relative_to(self.site).as_posix()
+        return f"![{caption}]({rel}){{#{fig_id}}}\n", f"@{fig_id}"
+
+
+def _outcome_phrase(res: dict[str, Any]) -> str:
+    lab = res.get("outcome_label") or str(res.get("outcome") or "the outcome").replace("_", " ")
+    unit = str(res.get("unit_label") or "").replace("EUR", "€")
+    return f"{lab.lower()} ({unit})" if unit else lab.lower()
+
+
+def figure_caption(name: str, res: dict[str, Any], catalogue: pd.DataFrame | None = None) -> str:
+    """A human caption for a run figure (no file names, no snake_case)."""
+    base, outcome = name, None
+    for known in sorted(KNOWN_FIGURES, key=len, reverse=True):
+        if name == known or name.startswith(known + "_"):
+            base, outcome = known, name[len(known) + 1:] or None
+            break
+    phrase = _outcome_phrase(res)
+    if outcome and catalogue is not None:
+        hit = catalogue[catalogue["variable"] == outcome]
+        if not hit.empty:
+            unit = str(hit["unit"].iloc[0]).replace("EUR", "€")
+            phrase = f"{hit['label_en'].iloc[0].lower()} ({unit})"
+    elif outcome:
+        phrase = outcome.replace("_", " ")
+    if base not in KNOWN_FIGURES:
+        return name.replace("_", " ").capitalize() + "."
+    intervals = ""
+    if base == "event_study":
+        rows = ((res.get("event_study") or {}).get("rows") if isinstance(res.get("event_study"), dict)
+                else res.get("event_study")) or []
+        has_ci = any(_finite(r.get("ci_low")) and _finite(r.get("ci_high")) and r.get("ci_low") != r.get("ci_high")
+                     for r in rows if isinstance(r, dict))
+        intervals = (", with 95% confidence intervals" if has_ci or not rows
+                     else "; point estimates only (the design gives no interval per year)")
+    text = KNOWN_FIGURES[base].format(outcome=phrase, intervals=intervals)
+    return text[0].upper() + text[1:] + "."
+
+
+# --------------------------------------------------------------------------- per-outcome parts
+def estimates_table(res: dict[str, Any], tbl: str, roles=("headline", "estimate", None)) -> str:
     rows = []
-    for e in estimates:
+    ests = [e for e in _estimates(res) if e.get("role") in roles]
+    ests.sort(key=lambda e: e.get("role") != "headline")
+    for e in ests:
         ci = (f"[{_num(e.get('ci_low'))}, {_num(e.get('ci_high'))}]"
-              if e.get("ci_low") is not None and e.get("ci_high") is not None else "–")
-        clusters = (f"{_num(e.get('n_treated_clusters'), 'count')} / {_num(e.get('n_clusters'), 'count')}")
-        rows.append([name_estimator(e.get("estimator")), name_inference(e.get("inference")),
-                     e.get("term") or "", _num(e.get("estimate")), _num(e.get("se")), ci,
+              if _finite(e.get("ci_low")) and _finite(e.get("ci_high")) else "–")
+        clusters = f"{_num(e.get('n_treated_clusters'), 'count')} / {_num(e.get('n_clusters'), 'count')}"
+        name = name_estimator(e.get("estimator"))
+        rows.append([f"**{name}** (headline)" if e.get("role") == "headline" else name,
+                     name_inference(e.get("inference")), _num(e.get("estimate")), _num(e.get("se")), ci,
                      _num(e.get("p_value"), "p"), clusters])
-    unit = res.get("unit_label") or ""
-    return (pipe_table(["Estimator", "Inference", "Term", "Estimate", "SE", "95% CI", "p-value",
-                        "Treated / all clusters"], rows, ["l", "l", "l", "r", "r", "r", "r", "r"])
-            + f"\n: Estimated effect on {res.get('outcome_label', run.outcome).lower()} ({unit}), "
-              f"every estimator and inference method run. SE = standard error (– where the method "
-              f"gives none); clusters are pilot units. {{#tbl-{label(run.run_id, 'estimates')}}}\n")
+    if not rows:
+        return ""
+    return (pipe_table(["Estimator", "Inference", "Estimate", "SE", "95% CI", "p-value",
+                        "Treated / all clusters"], rows, ["l", "l", "r", "r", "r", "r", "r"])
+            + f"\n: Estimated effect on {_outcome_phrase(res)}, every estimator and inference method "
+              f"run; the headline row first. SE = standard error (– where the method gives none); "
+              f"clusters are pilot units. {{#{tbl}}}\n")
 
 
-def _flatten(d: Any, prefix: str = "") -> list[tuple[str, Any]]:
-    out: list[tuple[str, Any]] = []
-    if isinstance(d, dict):
-        for k, v in d.items():
-            out += _flatten(v, f"{prefix}{' / ' if prefix else ''}{str(k).replace('_', ' ')}")
-    elif isinstance(d, list):
-        out.append((prefix, ", ".join(str(x) for x in d)))
-    else:
-        out.append((prefix, d))
-    return out
+def robustness_table(rows: list[dict[str, Any]], res: dict[str, Any], tbl: str) -> str:
+    body = []
+    for e in rows:
+        what = e.get("variant") or f"{name_estimator(e.get('estimator'))}, {name_pool(e.get('control_pool'))}"
+        ci = (f"[{_num(e.get('ci_low'))}, {_num(e.get('ci_high'))}]"
+              if _finite(e.get("ci_low")) and _finite(e.get("ci_high")) else "–")
+        body.append([str(what)[0].upper() + str(what)[1:], name_inference(e.get("inference")),
+                     _num(e.get("estimate")), ci, _num(e.get("p_value"), "p")])
+    return (pipe_table(["Variant", "Inference", "Estimate", "95% CI", "p-value"], body,
+                       ["l", "l", "r", "r", "r"])
+            + f"\n: Robustness of the estimate on {_outcome_phrase(res)}: other control pools and "
+              f"series choices, and placebo pilot starts before 2015 (which should show no effect). {{#{tbl}}}\n")
 
 
-def _value_text(v: Any) -> str:
-    if isinstance(v, bool) or v is None:
-        return str(v) if v is not None else "–"
-    if isinstance(v, (int, float)):
-        return _num(v, "count" if isinstance(v, int) else "estimate")
-    return str(v)
+def honest_did_text(hd: Any, res: dict[str, Any]) -> str:
+    if not isinstance(hd, dict) or not hd:
+        return "HonestDiD: not reported for this outcome."
+    if hd.get("reason"):
+        return f"HonestDiD [@rambachan2023] is not reported: {hd['reason']}."
+    b = hd.get("breakdown_mbar")
+    if _finite(b):
+        return (f"HonestDiD [@rambachan2023]: the 95% interval of the 2015–2016 effect keeps excluding zero "
+                f"until post-period trend violations reach M̄ = {_num(b)} times the largest pre-period "
+                "change (the breakdown value; small values mean the conclusion is fragile).")
+    return ("HonestDiD [@rambachan2023]: the interval includes zero already without trend violations "
+            "(no breakdown value).")
 
 
-def dict_table(d: dict[str, Any], caption: str, tbl: str) -> str:
-    """Scalars as an item/value table; each list of records as its own table."""
-    scalars = {k: v for k, v in d.items()
-               if not (isinstance(v, list) and v and all(isinstance(x, dict) for x in v))}
-    out = ""
-    rows = [[k, _value_text(v)] for k, v in _flatten(scalars)
-            if k.split(" / ")[0] not in ("run id", "model", "outcome")]
-    if rows:
-        out += pipe_table(["Item", "Value"], rows, ["l", "r"]) + f"\n: {caption} {{#tbl-{tbl}}}\n\n"
-    for k, records in d.items():
-        if k in scalars:
-            continue
-        cols = list(dict.fromkeys(c for r in records for c in r))
-        body = [[_value_text(r.get(c)) for c in cols] for r in records]
-        out += (pipe_table([c.replace("_", " ") for c in cols], body,
-                           ["r" if any(isinstance(r.get(c), (int, float)) for r in records) else "l" for c in cols])
-                + f"\n: {caption} ({k.replace('_', ' ')}) {{#tbl-{tbl}-{slug(k).replace('_', '-')}}}\n\n")
-    return out
+def power_text(power: Any, res: dict[str, Any]) -> str:
+    if not isinstance(power, dict) or not power:
+        return "Power: no minimum detectable effect was computed for this design."
+    if power.get("reason"):
+        return f"Power: no minimum detectable effect is reported: {power['reason']}."
+    mde = power.get("mde")
+    if not _finite(mde):
+        return "Power: no minimum detectable effect is reported."
+    draws = power.get("draws")
+    how = (f" ({_num(draws, 'count')} placebo assignments to units shaped like the pilot units)"
+           if _finite(draws) else "")
+    return (f"Power: the minimum detectable effect (MDE) at {_num(power.get('power', 0.8))} power and "
+            f"5% significance is {_num(mde)} {unit_text(res)}{how}; smaller effects would usually go "
+            "unnoticed.")
 
 
-def reading(run: Run, vs: VariableSet) -> str:
-    """Plain-language reading generated from the numbers: what can and cannot be concluded."""
-    res = run.results or {}
-    prefix = run_prefix(run)
-    best = preferred_estimate(res)
-    unit = res.get("unit_label") or ""
-    out = []
+def pretrend_text(pre: Any, res: dict[str, Any]) -> str:
+    if not isinstance(pre, dict) or not pre:
+        p = res.get("pretrend_p_value")
+        pre = {"test": "F", "p_value": p} if _finite(p) else {}
+    if not pre:
+        return "Pre-trends: no pre-trend test is reported for this outcome."
+    if pre.get("reason"):
+        return f"Pre-trends: no test is reported: {pre['reason']}."
+    p = pre.get("p_value")
+    test = TEST_NAMES.get(str(pre.get("test")), str(pre.get("test")))
+    if not _finite(p):
+        return f"Pre-trends: the {test} gave no p-value."
+    verdict = ("does not reject parallel pre-trends at the 5% level (with few clusters such a test has "
+               "little power, so this is weak reassurance)" if p >= 0.05 else
+               "rejects parallel pre-trends at the 5% level, so the difference-in-differences "
+               "estimates are doubtful")
+    return f"Pre-trends: the {test} (p {'<' if p < 0.001 else '='} {_num(p, 'p').lstrip('< ')}) {verdict}."
+
+
+def reading(res: dict[str, Any], vs: VariableSet, prefix: str) -> str:
+    """A plain description of the headline row; judgements are the verdicts' (summary)."""
+    best = headline_estimate(res)
     if best is None:
         return "No estimate was produced for this outcome, so nothing can be concluded about an effect."
-    k = f"{prefix}.{estimate_key(best, res.get('estimates') or [])}"
+    k = f"{prefix}.{estimate_key(best, _estimates(res))}"
+    unit = unit_text(res)
     desc = (f"The headline estimate ({name_estimator(best.get('estimator'))}, "
             f"{name_inference(best.get('inference')).lower()}) is {var(k + '.estimate')} {unit}")
-    excl = _ci_excludes_zero(best)
     if f"{k}.ci_low" in vs and f"{k}.ci_high" in vs:
-        desc += f", with a 95% confidence interval from {var(k + '.ci_low')} to {var(k + '.ci_high')}"
+        desc += f", 95% confidence interval {var(k + '.ci_low')} to {var(k + '.ci_high')}"
     if f"{k}.p_value" in vs:
         desc += f" (p = {var(k + '.p_value')})"
-    out.append(desc + ".")
-    if excl is True:
-        out.append("The interval excludes zero: the data are not consistent with no change relative "
-                   "to the comparison municipalities, *given* parallel trends. This is an "
-                   "intention-to-treat difference for all municipalities named in the law, and it "
-                   "includes any other pilots run in the same places at the same time.")
-    elif excl is False:
-        out.append("The interval includes zero: the data cannot distinguish an effect from no effect. "
-                   "This is not evidence that the pilot had no effect.")
-    if f"{prefix}.mde" in vs:
-        out.append(f"With this design the minimum detectable effect is about {var(prefix + '.mde')} "
-                   f"{unit}; effects smaller than that would usually go unnoticed.")
-    n_t = res.get("n_treated_units")
-    if isinstance(n_t, (int, float)) and n_t <= 1:
-        msg = ("With a single treated unit there is no cluster-robust standard error; inference rests "
-               "on placebo comparisons with the donor municipalities")
-        if f"{prefix}.sc_min_p_value" in vs:
-            msg += f", whose smallest attainable p-value is {var(prefix + '.sc_min_p_value')}"
-        out.append(msg + ".")
-    elif isinstance(n_t, (int, float)) and n_t < 10:
-        out.append(f"With only {var(prefix + '.n_treated_units')} treated clusters, conventional "
-                   "cluster-robust p-values are too small; read the wild cluster bootstrap and "
-                   "randomization-inference rows instead.")
-    if f"{prefix}.pretrend_p_value" in vs:
-        p = res.get("pretrend_p_value")
-        verdict = ("does not reject parallel pre-trends" if p >= 0.05 else
-                   "rejects parallel pre-trends, so the difference-in-differences estimates are doubtful")
-        out.append(f"The joint test of the pre-pilot event-study coefficients (p = "
-                   f"{var(prefix + '.pretrend_p_value')}) {verdict}; a test with few clusters has "
-                   "little power, so passing it is weak reassurance.")
+    out = [desc + "."]
+    if res.get("headline_reason"):
+        out.append(f"Why this row is the headline: {res['headline_reason']}.")
+    n_t = _design(res).get("n_treated_units")
+    if _finite(n_t) and n_t <= 1:
+        out.append("With a single treated unit there is no cluster-robust standard error; inference "
+                   "rests on placebo comparisons with the donor municipalities.")
     return " ".join(out)
 
 
-def run_section(run: Run, vs: VariableSet, site: Path, names) -> str:
-    res = run.results or {}
-    lines: list[str] = []
-    title = (res.get("outcome_label") or run.outcome.replace("_", " ").capitalize()) if run.ok else \
-        run.outcome.replace("_", " ").capitalize()
-    if run.ok and not res.get("estimates"):
-        kind = run.run_id.split("__")[0]
-        kind = "Descriptives" if kind in (run.model, "descriptives") else kind.replace("_", " ").capitalize()
-        title = f"{kind}: {title}" if res.get("outcome_label") else f"{kind} (`{run.run_id}`)"
-    sec = label(run.run_id)
-    lines.append(f"## {title} {{#sec-{sec}}}\n")
-    if not run.ok:
-        err = run.run.get("error") or "no results.json"
+def outcome_section(g: OutcomeRuns, vs: VariableSet, figs: Figures, catalogue, commands: list) -> str:
+    ev = g.evaluation
+    res = g.results
+    lab = res.get("outcome_label") or g.outcome.replace("_", " ").capitalize()
+    sec = label(g.model, g.outcome)
+    lines = [f"## {lab} {{#sec-{sec}}}\n"]
+    if ev is not None and not ev.ok:
+        err = ev.run.get("error") or "no results.json"
         lines.append("::: {.callout-warning title=\"Run failed\"}\n"
-                     f"The run `{run.run_id}` did not produce results: `{_md_escape(err)}`. "
-                     "Nothing is reported for this outcome.\n:::\n")
+                     f"The evaluation run of this outcome did not produce results (run `{ev.run_id}`: "
+                     f"{_md_escape(err)}). Nothing is reported for this outcome.\n:::\n")
         return "\n".join(lines)
-    prefix = run_prefix(run)
-    unit = res.get("unit_label") or ""
-    design = "Design"
-    if f"{prefix}.n_treated_units" in vs:
-        design += f": {var(prefix + '.n_treated_units')} treated pilot unit(s)"
-        if f"{prefix}.n_treated_municipalities" in vs:
-            design += f" ({var(prefix + '.n_treated_municipalities')} municipalities)"
-        if f"{prefix}.n_control_municipalities" in vs:
-            design += f" against {var(prefix + '.n_control_municipalities')} comparison municipalities"
-    if f"{prefix}.year_start" in vs:
-        design += f", years {var(prefix + '.year_start')}–{var(prefix + '.year_end')}"
-    lines.append(design + (f". Outcome unit: {unit}" if unit else "") + f". Run: `{run.run_id}`.\n")
-    fig_dir = site / "_generated" / "figures" / run.run_id
-    figs = {p.stem: p for p in run.figures}
-    ordered = [n for n in KNOWN_FIGURES if n in figs] + sorted(n for n in figs if n not in KNOWN_FIGURES)
-    refs = []
-    for name in ordered:
-        fig_dir.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(figs[name], fig_dir / f"{name}.png")
-        refs.append(f"@fig-{label(run.run_id, name)}")
+    if ev is None and not res:
+        return ""
+    prefix = run_prefix(ev) if ev is not None else ""
+    d = _design(res)
+    parts = []
+    if _finite(d.get("n_treated_units")):
+        n = d["n_treated_units"]
+        parts.append(f"{var(prefix + '.n_treated_units') if prefix + '.n_treated_units' in vs else _num(n, 'count')} "
+                     f"treated pilot {plural(n, 'unit')}")
+        if _finite(d.get("n_treated_municipalities")):
+            parts[-1] += (f" ({_num(d['n_treated_municipalities'], 'count')} "
+                          f"{plural(d['n_treated_municipalities'], 'municipality', 'municipalities')})")
+    if _finite(d.get("n_control_municipalities")):
+        parts.append(f"{_num(d['n_control_municipalities'], 'count')} comparison municipalities "
+                     f"({name_pool(d.get('control_pool', 'default'))})")
+    years = d.get("years") or []
+    if len(years) == 2:
+        parts.append(f"years {_num(years[0], 'year')}–{_num(years[1], 'year')}")
+    unit = str(res.get("unit_label") or "").replace("EUR", "€")
+    if parts:
+        lines.append("Design: " + "; ".join(parts) + (f". Outcome unit: {unit}." if unit else ".") + "\n")
+    # figures, each once
+    shown, refs = [], []
+    for run in g.runs:
+        if not run.ok:
+            continue
+        fres = dict(res, **{k: v for k, v in (run.results or {}).items() if k == "event_study" and v})
+        order = {n: i for i, n in enumerate(KNOWN_FIGURES)}
+        for path in sorted(run.figures, key=lambda p: (order.get(p.stem, 99), p.stem)):
+            md, ref = figs.add(path, f"fig-{label(g.model, g.outcome, path.stem)}",
+                               figure_caption(path.stem, fres, catalogue))
+            shown.append(md)
+            refs.append(ref)
     if refs:
-        lines.append("Figures: " + ", ".join(refs) + ".\n")
-    for name in ordered:
-        cap = KNOWN_FIGURES.get(name, name.replace("_", " ").capitalize())
-        if res.get("outcome_label"):
-            cap = f"{cap} — {res['outcome_label']}" + (f" ({unit})." if unit else ".")
-        else:  # descriptive runs cover several outcomes; the figure name says which
-            cap = f"{cap}."
-        lines.append(f"![{cap}](_generated/figures/{run.run_id}/{name}.png)"
-                     f"{{#fig-{label(run.run_id, name)}}}\n")
-    has_estimates = bool(res.get("estimates"))
-    if has_estimates:
-        lines.append(f"### Estimates\n\n@tbl-{label(run.run_id, 'estimates')} lists every estimate.\n")
-        lines.append(estimates_table(run))
-    warnings = sorted({w for e in res.get("estimates") or [] for w in e.get("warnings") or []})
+        lines.append(("Figures: " if len(refs) > 1 else "Figure: ") + ", ".join(dict.fromkeys(refs)) + ".\n")
+    lines += [m for m in shown if m]
+    tbl = f"tbl-{label(g.model, g.outcome, 'estimates')}"
+    table = estimates_table(res, tbl)
+    if table:
+        lines.append(f"### Estimates\n\n@{tbl} lists every estimate of the evaluation run.\n")
+        lines.append(table)
+        best = headline_estimate(res)
+        if best is not None and best.get("command"):
+            lines.append(f"The headline row is reproduced by running, in the run folder "
+                         f"`{ev.run_id if ev else ''}`:\n\n```\n{best['command']}\n```\n")
+    for run in g.runs:
+        for e in _estimates(run.results or {}):
+            if e.get("command"):
+                commands.append((res.get("outcome_label") or g.outcome, g.model, run.run_id, e))
+    warnings = sorted({w for e in _estimates(res) for w in e.get("warnings") or []})
     if warnings:
         lines.append("::: {.callout-note title=\"Warnings from the estimators\"}\n"
                      + "\n".join(f"- {_md_escape(w)}" for w in warnings) + "\n:::\n")
     sc = res.get("synthetic_control")
-    if isinstance(sc, dict):
+    if isinstance(sc, dict) and sc:
         lines.append("### Synthetic control\n")
-        text = "Synthetic control paths are shown where the run produced them."
-        if f"{prefix}.sc_placebo_p_value" in vs:
-            text = (f"The in-space placebo p-value is {var(prefix + '.sc_placebo_p_value')}"
-                    + (f" (smallest attainable: {var(prefix + '.sc_min_p_value')})."
-                       if f"{prefix}.sc_min_p_value" in vs else "."))
-        lines.append(text + "\n")
+        if _finite(sc.get("placebo_p_value")):
+            text = f"The in-space placebo p-value is {_num(sc['placebo_p_value'], 'p')}"
+            if _finite(sc.get("n_donors")):
+                text += (f" (smallest attainable with {_num(sc['n_donors'], 'count')} donors: "
+                         f"{_num(1.0 / (sc['n_donors'] + 1.0), 'p')})")
+            lines.append(text + ".\n")
         weights = sc.get("weights") or {}
         if weights:
             rows = [[k, _num(v)] for k, v in sorted(weights.items(), key=lambda kv: -kv[1])[:10]]
             lines.append(pipe_table(["Donor", "Weight"], rows, ["l", "r"])
-                         + f"\n: Largest synthetic-control donor weights. {{#tbl-{label(run.run_id, 'weights')}}}\n")
-    rob = res.get("robustness")
-    power = res.get("power")
-    if rob or power:
-        lines.append("### Robustness and power\n")
-    shown = {"estimates", "results"}  # run tables already shown, formatted, from results.json
-    if isinstance(rob, dict) and rob:
-        # notes are printed below from the run's notes; HonestDiD bounds get their own caption
-        checks = {k: v for k, v in rob.items() if k not in ("notes", "honest_did")}
-        lines.append(dict_table(checks, "Robustness checks reported by the run.", label(run.run_id, "robustness")))
-        shown.add("robustness")
-        if rob.get("honest_did"):
-            lines.append(dict_table({"bounds": rob["honest_did"]},
-                                    "HonestDiD (Rambachan & Roth 2023): 95% intervals for the 2015–2016 effect "
-                                    "allowing parallel-trend violations up to M̄ (relative magnitudes) or M "
-                                    "(smoothness; M in pre-period SE units in the third column)",
-                                    label(run.run_id, "honest-did")))
-            shown.add("honest_did")
-    if isinstance(power, dict) and power:
-        lines.append(dict_table(power, "Power: minimum detectable effect (MDE) for this design.",
-                                label(run.run_id, "power")))
-    for t in run.tables:
-        if t.stem in shown:
-            continue
-        lines.append(f"#### Table from the run: {t.stem.replace('_', ' ')}\n")
-        lines.append(t.read_text(encoding="utf-8").strip() + "\n")
-    if has_estimates:
-        lines.append("### What can and cannot be concluded\n")
-        lines.append("::: {.callout-important title=\"Plain-language reading\"}\n" + reading(run, vs) + "\n:::\n")
+                         + f"\n: Largest synthetic-control donor weights, {_outcome_phrase(res)}. "
+                           f"{{#tbl-{label(g.model, g.outcome, 'weights')}}}\n")
+    # checks: pre-trends, robustness, HonestDiD, power
+    rob_rows = [e for r in g.robustness if r.ok for e in _estimates(r.results or {})]
+    rob_rows += [e for e in _estimates(res) if e.get("role") in ("robustness", "placebo_year")]
+    lines.append("### Pre-trends, robustness and power\n")
+    lines.append(pretrend_text(res.get("pretrend"), res) + "\n")
+    if rob_rows:
+        rtbl = f"tbl-{label(g.model, g.outcome, 'robustness')}"
+        lines.append(f"@{rtbl} shows the robustness variants.\n")
+        lines.append(robustness_table(rob_rows, res, rtbl))
+    else:
+        lines.append("Robustness: no robustness run of this outcome is in the run folder.\n")
+    hd = res.get("honest_did")
+    for r in g.robustness:
+        if r.ok and (r.results or {}).get("honest_did"):
+            hd = (r.results or {})["honest_did"]
+    lines.append(honest_did_text(hd, res) + "\n")
+    lines.append(power_text(res.get("power"), res) + "\n")
+    if _estimates(res) and ev is not None:
+        lines.append("### What the estimate says\n")
+        lines.append(reading(res, vs, prefix) + "\n")
     for n in res.get("notes") or []:
         lines.append(f"*Note:* {_md_escape(n)}\n")
     return "\n".join(lines)
 
 
-def model_chapter(model: str, runs: list[Run], vs: VariableSet, site: Path, registry, names) -> str:
+def model_chapter(model: str, groups: list[OutcomeRuns], vs: VariableSet, figs: Figures, registry, names,
+                  aims, catalogue, commands, descriptive: list[Run]) -> str:
     en, fi = names.get(model, (model, ""))
     lines = [f"# {en} {{#sec-model-{label(model)}}}\n"]
     if fi:
-        lines.append(f"*{fi}* (model id `{model}`).\n")
+        lines.append(f"*{fi}*.\n")
     if registry is not None:
         units = sorted(set(registry.loc[registry["model_id"] == model, "unit_fi"]))
         lines.append("Participating units: " + "; ".join(units) + ". " + overlap_sentence(registry, model, names) + "\n")
-    if not runs:
+    if aims is not None and not aims[aims["model_id"] == model].empty:
+        a = aims[aims["model_id"] == model].iloc[0]
+        lines.append(f"Aim: {a['aim_en']} Where it should show: {a['where_it_should_show']}\n")
+    if not groups:
         why = ("This is a process pilot (it relaxed supervision obligations); the shipped data hold no "
                "outcome series that measures what it changed. " if model == "supervision" else "")
         lines.append("::: {.callout-note title=\"No impact estimate\"}\n" + why
-                     + "No run of this model is in the run folder, so this chapter is descriptive only "
-                       "and nothing can be concluded about the model's effects.\n:::\n")
-    for run in runs:
-        lines.append(run_section(run, vs, site, names))
+                     + "No evaluation run of this model is in the run folder, so this chapter is "
+                       "descriptive only and nothing can be concluded about the model's effects.\n:::\n")
+    for g in groups:
+        lines.append(outcome_section(g, vs, figs, catalogue, commands))
+    extra = []
+    for run in descriptive:
+        for path in run.figures if run.ok else []:
+            md, _ = figs.add(path, f"fig-{label(model, 'descriptives', path.stem)}",
+                             figure_caption(path.stem, {}, catalogue))
+            if md:
+                extra.append(md)
+    if extra:
+        lines.append("## Descriptive figures\n\nFurther outcome series of this model's municipalities "
+                     "(descriptive only; no estimate).\n")
+        lines += extra
     return "\n".join(lines)
 
 
-def summary_overview(runs: list[Run], vs: VariableSet, names, language: str = "en") -> str:
-    """Bullet list of the headline estimate per run (English or Finnish)."""
+# --------------------------------------------------------------------------- overview tables
+def overview_table(by_model: dict[str, list[OutcomeRuns]], names, catalogue) -> str:
+    """Data-and-methods overview: one row per evaluated outcome."""
+    rows = []
+    for m in MODEL_ORDER + sorted(set(by_model) - set(MODEL_ORDER)):
+        for g in by_model.get(m, []):
+            res = g.results
+            if not res:
+                continue
+            d = _design(res)
+            src = "–"
+            if catalogue is not None:
+                hit = catalogue[catalogue["variable"] == g.outcome]
+                if not hit.empty:
+                    src = {"statfin": "Statistics Finland", "sotkanet": "Sotkanet (THL)",
+                           "shipped": "Haaga et al. (2024)"}.get(hit["source"].iloc[0], hit["source"].iloc[0])
+            years = d.get("years") or []
+            yrs = f"{_num(years[0], 'year')}–{_num(years[1], 'year')}" if len(years) == 2 else "–"
+            best = headline_estimate(res)
+            treated = (f"{_num(d.get('n_treated_units'), 'count')} / {_num(d.get('n_treated_municipalities'), 'count')}")
+            rows.append([names.get(m, (m,))[0], res.get("outcome_label") or g.outcome.replace("_", " "), src, yrs,
+                         treated, _num(d.get("n_control_municipalities"), "count"),
+                         name_estimator(best.get("estimator")) if best else "–",
+                         name_inference(best.get("inference")) if best else "–"])
+    if not rows:
+        return "*No evaluation run is in the run folder.*\n"
+    return (pipe_table(["Model", "Outcome", "Source", "Years", "Treated units / municipalities",
+                        "Comparison municipalities", "Headline estimator", "Headline inference"],
+                       rows, ["l", "l", "l", "l", "r", "r", "l", "l"])
+            + "\n: Data and methods at a glance: every evaluated outcome, its source and years, the "
+              "treated pilot units and municipalities, the comparison municipalities, and the "
+              "estimator and inference method of the headline estimate. {#tbl-overview}\n")
+
+
+def size_table(by_model: dict[str, list[OutcomeRuns]]) -> str:
+    """Rejection rates of each inference method under no effect, on the real panel's layouts."""
+    rows, layouts = [], []
+    for gs in by_model.values():
+        for g in gs:
+            for s in g.results.get("size") or []:
+                lay = str(s.get("layout") or "–")
+                if lay not in layouts:
+                    layouts.append(lay)
+    for m in MODEL_ORDER + sorted(set(by_model) - set(MODEL_ORDER)):
+        for g in by_model.get(m, []):
+            res = g.results
+            size = res.get("size") or []
+            if not size:
+                continue
+            best = headline_estimate(res) or {}
+            methods: dict[tuple, dict] = {}
+            for s in size:
+                methods.setdefault((s.get("estimator"), s.get("inference")), {})[str(s.get("layout") or "–")] = s
+            for (est, inf), by_layout in methods.items():
+                head = inf == best.get("inference") and est == best.get("estimator")
+                draws = {_num(s.get("draws"), "count") for s in by_layout.values()}
+                rows.append([res.get("outcome_label") or g.outcome,
+                             f"{name_estimator(est)}, {name_inference(inf).lower()}" + (" **(headline)**" if head else ""),
+                             *[(f"{_num(by_layout[l].get('rejection_rate'), 'p')} ± {_num(by_layout[l].get('mc_se'), 'p')}"
+                                if l in by_layout else "–") for l in layouts],
+                             ", ".join(sorted(draws))])
+    if not rows:
+        return ("*No run reports the size of its inference methods, so the choice of headline inference "
+                "is not backed by a size check on this panel.*\n")
+    return (pipe_table(["Outcome", "Estimator and inference",
+                        *[f"Rejection rate, {l.replace('_', ' ')} placebo units" for l in layouts], "Draws"],
+                       rows, ["l", "l", *["r"] * len(layouts), "r"])
+            + "\n: Size of each inference method on the real panel: the share of placebo assignments (no "
+              "true effect; placebo units shaped like the pilot units, by each placebo construction) in "
+              "which the method rejects at the 5% level, ± its Monte Carlo standard error. A method that "
+              "keeps its size rejects in about 5% of draws. {#tbl-size}\n")
+
+
+def headline_rules(by_model: dict[str, list[OutcomeRuns]]) -> str:
+    reasons = sorted({str(g.results.get("headline_reason")) for gs in by_model.values() for g in gs
+                      if g.results.get("headline_reason")})
+    if not reasons:
+        return ""
+    return ("The headline inference of each outcome was picked by these rules (as recorded by the runs):\n\n"
+            + "\n".join(f"- {r[0].upper() + r[1:]}." for r in reasons) + "\n")
+
+
+def commands_list(commands: list) -> str:
+    if not commands:
+        return "*No run recorded a command.*\n"
+    out, last = [], None
+    for outcome, model, run_id, e in commands:
+        if (model, run_id) != last:
+            out.append(f"\n**{outcome}** ({model.replace('_', ' ')}; run folder `{run_id}`):\n")
+            last = (model, run_id)
+        what = e.get("variant") or f"{name_estimator(e.get('estimator'))}, {name_inference(e.get('inference')).lower()}"
+        out.append(f"- {what}: `{e['command']}`")
+    return "\n".join(out) + "\n"
+
+
+def summary_overview(by_model: dict[str, list[OutcomeRuns]], vs: VariableSet, names, language: str = "en") -> str:
+    """Bullet list of the headline estimate per outcome (numbers only; verdicts are in the glance table)."""
     lines = []
-    for run in runs:
-        if not run.ok:
-            continue
-        res = run.results or {}
-        best = preferred_estimate(res)
-        if best is None:
-            continue
-        k = f"{run_prefix(run)}.{estimate_key(best, res.get('estimates') or [])}"
-        en, fi = names.get(run.model, (run.model, run.model))
-        unit = res.get("unit_label") or ""
-        excl = _ci_excludes_zero(best)
-        ci = (f"{var(k + '.ci_low')} to {var(k + '.ci_high')}" if f"{k}.ci_low" in vs else None)
-        if language == "fi":
-            s = f"- **{fi}**, {res.get('outcome_label', run.outcome).lower()}: arvio {var(k + '.estimate')} ({unit})"
-            if ci:
-                s += f", 95 %:n luottamusväli {var(k + '.ci_low')} … {var(k + '.ci_high')}"
-                s += "; väli ei sisällä nollaa." if excl else "; väli sisältää nollan (ei näyttöä vaikutuksesta kumpaankaan suuntaan)."
-            lines.append(s)
-        else:
-            s = f"- **{en}**, {res.get('outcome_label', run.outcome).lower()}: {var(k + '.estimate')} {unit}"
-            if ci:
-                s += f" (95% CI {ci})"
-                s += "; the interval excludes zero." if excl else "; the interval includes zero (inconclusive)."
+    for m in MODEL_ORDER:
+        for g in by_model.get(m, []):
+            if g.evaluation is None or not g.evaluation.ok:
+                continue
+            res = g.results
+            best = headline_estimate(res)
+            if best is None:
+                continue
+            k = f"{run_prefix(g.evaluation)}.{estimate_key(best, _estimates(res))}"
+            en, fi = names.get(m, (m, m))
+            unit = unit_text(res)
+            if f"{k}.estimate" not in vs:
+                continue
+            if language == "fi":
+                s = f"- **{fi}**, {res.get('outcome_label', g.outcome).lower()}: arvio {var(k + '.estimate')} ({unit})"
+                if f"{k}.ci_low" in vs:
+                    s += f", 95 %:n luottamusväli {var(k + '.ci_low')} … {var(k + '.ci_high')}"
+            else:
+                s = f"- **{en}**, {res.get('outcome_label', g.outcome).lower()}: {var(k + '.estimate')} {unit}"
+                if f"{k}.ci_low" in vs:
+                    s += f" (95% CI {var(k + '.ci_low')} to {var(k + '.ci_high')})"
             lines.append(s)
     return "\n".join(lines) + "\n" if lines else "*No run produced results.*\n"
 
@@ -435,30 +748,92 @@ def summary_overview(runs: list[Run], vs: VariableSet, names, language: str = "e
 def run_table(runs: list[Run]) -> str:
     rows = []
     for r in runs:
-        params = r.run.get("parameters") or {}
-        p = ", ".join(f"{k}={v}" for k, v in params.items())
         secs = r.run.get("seconds")
-        rows.append([f"`{r.run_id}`", r.run.get("status", "?"), _num(secs, "estimate") if secs is not None else "–",
-                     p, (r.run.get("input_hash") or "")[:12], _md_escape(r.run.get("error") or "")])
-    return (pipe_table(["Run", "Status", "Seconds", "Parameters", "Input hash", "Error"], rows,
-                       ["l", "l", "r", "l", "l", "l"])
-            + "\n: Every executed run (from `run.json`). {#tbl-run-table}\n")
+        status = r.run.get("status", "?")
+        rows.append([f"`{r.run_id}`", status, _num(secs) if secs is not None else "–",
+                     f"`{breakable((r.run.get('input_hash') or '')[:16])}`" if r.run.get("input_hash") else "–",
+                     _md_escape(r.run.get("error") or "")])
+    return (pipe_table(["Run", "Status", "Seconds", "Input hash (first 16)", "Error"], rows,
+                       ["l", "l", "r", "l", "l"])
+            + "\n: Every executed run (from `run.json`); the run folder holds its parameters and the "
+              "executed notebook. {#tbl-run-table}\n")
 
 
-def generate(runs: list[Run], vs: VariableSet, site: Path, registry=None, manifest: Path | None = None) -> list[Path]:
+def title_block(runs: list[Run], version: str, contact: str) -> str:
+    """Version, date of the data and contact, shown under the title in both formats."""
+    years = [y for r in runs if r.ok for y in (_design(r.results or {}).get("years") or [])
+             if _finite(y)]
+    commits = sorted({str(r.run.get("git_commit"))[:12] for r in runs if r.run.get("git_commit")})
+    finished = sorted(str(r.run.get("finished"))[:10] for r in runs if r.run.get("finished"))
+    lines = [f"**Version** {version}" + (f", runs from commit `{', '.join(commits)}`" if commits else ""),
+             "**Data** public statistics shipped in `data/raw` (sha256-checked), outcome years "
+             + (f"{_num(min(years), 'year')}–{_num(max(years), 'year')}" if years else "–")
+             + f"; runs executed {finished[-1] if finished else '–'}",
+             f"**Contact** {contact}"]
+    return "::: {.titleblock}\n" + "  \n".join(lines) + "\n:::\n"
+
+
+# --------------------------------------------------------------------------- orientation map
+def map_figure(by_model: dict[str, list[OutcomeRuns]], registry, names, figs: Figures, raw_dir: Path) -> str:
+    """Orientation map (pilot and comparison municipalities per model) from the run folders."""
+    from .. import raw as raw_data
+    from ..errors import InputError
+    from ..plots import map as map_plot
+
+    try:
+        municipalities = map_plot.read_boundaries(raw_data.raw_path("mml_kuntarajat.2023.json", raw_dir))
+        regions = map_plot.read_boundaries(raw_data.raw_path("mml_maakuntarajat.2023.json", raw_dir))
+    except (InputError, OSError, KeyError) as exc:
+        return f"*The orientation map could not be drawn: {exc}.*\n"
+    panels = []
+    for m in MODEL_ORDER:
+        roles: dict[str, str] = {}
+        for g in by_model.get(m, []):
+            for run in [g.evaluation, *g.robustness]:
+                frame = (run.folder / str((run.results or {}).get("frame") or "frame.parquet")) if run else None
+                if frame is None or not frame.is_file():
+                    continue
+                f = pd.read_parquet(frame, columns=["kunta", "treated_group"]).drop_duplicates("kunta")
+                for k, t in zip(f["kunta"].astype(str).str.zfill(3), f["treated_group"]):
+                    roles[k] = "pilot" if int(t) == 1 else roles.get(k, "comparison")
+        if registry is not None:
+            members = registry[(registry["model_id"] == m) & (registry["member_kind"] == "municipality")]
+            for k in members["kuntanumero"].astype(str).str.zfill(3):
+                roles[k] = "pilot"
+        panels.append((names.get(m, (m,))[0], roles))
+    target = figs.site / "pilot_map.png"  # drawn outside _generated; Figures.add copies it in
+    map_plot.pilot_map(municipalities, panels, target, regions)
+    md, _ = figs.add(target, "fig-pilot-map",
+                     "Pilot municipalities (law 1350/2014) and the comparison municipalities of each "
+                     "operating model's evaluation runs, on the municipal division of 2023 (regions "
+                     "outlined); where a model has no evaluation run, only its pilot municipalities "
+                     "are marked. Boundaries: National Land Survey of Finland, CC BY 4.0.")
+    target.unlink()
+    return md
+
+
+# --------------------------------------------------------------------------- all parts
+def generate(runs: list[Run], vs: VariableSet, site: Path, registry=None, manifest: Path | None = None,
+             reference_dir: Path | None = None, raw_dir: Path | None = None, version: str = "",
+             contact: str = "") -> list[Path]:
     """Write all generated includes into ``<site>/_generated``; return the written files."""
     gen = Path(site) / "_generated"
     if gen.exists():
         shutil.rmtree(gen)
     gen.mkdir(parents=True)
     names = model_names(registry)
+    aims = load_reference(reference_dir, "pilot_aims.csv") if reference_dir else None
+    catalogue = load_reference(reference_dir, "outcome_catalogue.csv") if reference_dir else None
+    by_model, other = group_runs(runs)
+    figs = Figures(Path(site))
     written = []
-    # one chapter per operating model of the law; runs of anything else (e.g. a data audit)
-    # appear in the run table of the appendix only
-    models = list(MODEL_ORDER)
+    map_md = map_figure(by_model, registry, names, figs, raw_dir) if raw_dir else ""
+    written.append(atomic.write_text(gen / "map.md", map_md))
+    commands: list = []
     include_lines = []
-    for m in models:
-        text = model_chapter(m, [r for r in runs if r.model == m], vs, Path(site), registry, names)
+    for m in MODEL_ORDER:
+        desc = [r for r in other if run_model_outcome(r)[0] == m]
+        text = model_chapter(m, by_model.get(m, []), vs, figs, registry, names, aims, catalogue, commands, desc)
         written.append(atomic.write_text(gen / f"model_{m}.qmd", text))
         include_lines.append("{{< include /_generated/model_" + m + ".qmd >}}\n")
     written.append(atomic.write_text(gen / "results.qmd", "\n".join(include_lines)))
@@ -469,6 +844,11 @@ def generate(runs: list[Run], vs: VariableSet, site: Path, registry=None, manife
     written.append(atomic.write_text(gen / "participants.md",
                                      participants_table(registry) if registry is not None
                                      else "*Pilot registry not found.*\n"))
+    written.append(atomic.write_text(gen / "aims.md", aims_section(aims, names)))
     written.append(atomic.write_text(gen / "sources.md", sources_table(manifest) if manifest else ""))
+    written.append(atomic.write_text(gen / "overview.md", overview_table(by_model, names, catalogue)))
+    written.append(atomic.write_text(gen / "size.md", size_table(by_model) + "\n" + headline_rules(by_model)))
+    written.append(atomic.write_text(gen / "commands.md", commands_list(commands)))
     written.append(atomic.write_text(gen / "run_table.md", run_table(runs)))
+    written.append(atomic.write_text(gen / "titleblock.md", title_block(runs, version, contact)))
     return written

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .chapters import _num, pipe_table
+from .chapters import _num, breakable, pipe_table
 from .runs import Run
 
 PACKAGES = ["kuntakokeilu-analysis", "numpy", "scipy", "pandas", "pyarrow", "statsmodels",
@@ -73,14 +73,14 @@ def appendix_markdown(root: Path, raw_dir: Path, runs: list[Run], renderer: str)
     lock_hash = sha256_file(lock) if lock.exists() else "missing"
     lines = ["| Item | Value |", "|:---|:---|",
              f"| Git commit | `{commit}`{' (uncommitted changes in tracked files)' if dirty else ''} |",
-             f"| `uv.lock` sha256 | `{lock_hash}` |",
+             f"| `uv.lock` sha256 | `{breakable(lock_hash)}` |",
              f"| Report renderer | {renderer} |"]
     run_commits = sorted({str(r.run.get("git_commit")) for r in runs if r.run.get("git_commit")})
     panels = sorted({str(r.run.get("panel_sha256")) for r in runs if r.run.get("panel_sha256")})
     if run_commits:
         lines.append(f"| Git commit(s) of the runs | {', '.join(f'`{c[:12]}`' for c in run_commits)} |")
     if panels:
-        lines.append(f"| Panel sha256 used by the runs | {', '.join(f'`{p[:16]}…`' for p in panels)} |")
+        lines.append(f"| Panel sha256 used by the runs | {', '.join(f'`{breakable(p)}`' for p in panels)} |")
     total = sum(float(r.run.get("seconds") or 0) for r in runs)
     lines.append(f"| Total run time of the notebooks (s) | {_num(total)} |")
     out = "\n".join(lines) + "\n\n: Provenance of this build. {#tbl-provenance}\n\n"
@@ -88,7 +88,8 @@ def appendix_markdown(root: Path, raw_dir: Path, runs: list[Run], renderer: str)
     if sums:
         out += "Raw data checksums (recorded in `data/raw/MANIFEST.csv`, re-computed at build time):\n\n"
         out += pipe_table(["File", "sha256", "Verified"],
-                          [[f"`{s['file']}`", f"`{s['sha256']}`", s["verified"]] for s in sums])
+                          [[s["file"].replace("_", "\\_\u200b").replace(".", ".\u200b"), f"`{breakable(s['sha256'])}`",
+                            s["verified"]] for s in sums], ["l", "l", "l"])
         out += "\n: Raw data checksums. {#tbl-checksums}\n\n"
     sw = software_versions()
     out += pipe_table(["Software", "Version"], [[k, v] for k, v in sw.items()])

@@ -157,13 +157,18 @@ def add_run_variables(vs: VariableSet, run: Run) -> None:
     res = run.results or {}
     prefix = run_prefix(run)
     src = f"{run.run_id}/results.json#"
+    # schema 2 keeps the design in "design" and the pre-trend test in "pretrend"
+    design, dsrc = (res["design"], f"{src}/design") if isinstance(res.get("design"), dict) else (res, src)
     for name in ("n_treated_units", "n_treated_municipalities", "n_control_municipalities"):
-        vs.add(f"{prefix}.{name}", res.get(name), "count", f"{src}/{name}")
-    years = res.get("years") or []
+        vs.add(f"{prefix}.{name}", design.get(name), "count", f"{dsrc}/{name}")
+    years = design.get("years") or []
     if len(years) == 2:
-        vs.add(f"{prefix}.year_start", years[0], "count", f"{src}/years/0")
-        vs.add(f"{prefix}.year_end", years[1], "count", f"{src}/years/1")
-    vs.add(f"{prefix}.pretrend_p_value", res.get("pretrend_p_value"), "p", f"{src}/pretrend_p_value")
+        vs.add(f"{prefix}.year_start", years[0], "count", f"{dsrc}/years/0")
+        vs.add(f"{prefix}.year_end", years[1], "count", f"{dsrc}/years/1")
+    if isinstance(res.get("pretrend"), dict):
+        vs.add(f"{prefix}.pretrend_p_value", res["pretrend"].get("p_value"), "p", f"{src}/pretrend/p_value")
+    else:
+        vs.add(f"{prefix}.pretrend_p_value", res.get("pretrend_p_value"), "p", f"{src}/pretrend_p_value")
     estimates = res.get("estimates") or []
     for i, est in enumerate(estimates):
         ek = estimate_key(est, estimates)
