@@ -17,8 +17,8 @@ from analysis.report.render import stage
 from analysis.report.runs import load_runs
 
 FIXTURES = Path(__file__).parent / "fixtures" / "report_runs"
-GOOD = ["integrated_welfare__sote_net_costs", "education_services__education_net_costs",
-        "housing_services__sote_net_costs", "kela_cooperation__social_assistance",
+GOOD = ["integrated_welfare__sote_net_costs", "education_services__education_culture_costs",
+        "housing_services__sote_net_costs", "kela_cooperation__social_assistance_eur",
         "youth_guarantee__unemployment_rate"]
 FAILED = "youth_guarantee__youth_outside_education"
 
@@ -122,7 +122,7 @@ def test_a_failed_run_is_an_error_and_allow_missing_marks_the_draft(project):
 def test_a_later_failed_attempt_overrides_an_earlier_success(project):
     """The runner keeps earlier outputs when a rerun fails; the report must still see the failure."""
     plan_path = _write_plan(project["nbdir"], GOOD)
-    run_id = "kela_cooperation__social_assistance"
+    run_id = "kela_cooperation__social_assistance_eur"
     attempt = project["runs"] / "_attempts" / run_id
     attempt.mkdir(parents=True)
     record = json.loads((project["runs"] / run_id / "run.json").read_text())
