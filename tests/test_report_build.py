@@ -199,8 +199,10 @@ def test_every_printed_number_equals_the_run_results(built):
 def _check_references(text: str, caption_re: str) -> int:
     """Every "Table N"/"Figure N" in ``text`` has a caption with that number; returns #refs."""
     n = 0
+    # the Finnish and Swedish sections caption in their language (Typst: "Taulukko 2:")
+    names = {"Table": "(?:Table|Taulukko|Tabell)", "Figure": "(?:Figure|Kuva|Figur)"}
     for kind in ("Table", "Figure"):
-        captions = {int(m) for m in re.findall(caption_re.format(kind=kind), text)}
+        captions = {int(m) for m in re.findall(caption_re.format(kind=names[kind]), text)}
         assert captions, f"no {kind} captions"
         assert sorted(captions) == list(range(1, max(captions) + 1)), f"{kind} numbers have gaps: {sorted(captions)}"
         for m in re.finditer(rf"\b{kind} (\d+)\b", text):

@@ -39,7 +39,18 @@ def read_boundaries(path: str | Path, code: str = "NATCODE") -> dict[str, list[n
 def pilot_map(municipalities: dict[str, list[np.ndarray]], panels: list[tuple[str, dict[str, str]]],
               path: str | Path, regions: dict[str, list[np.ndarray]] | None = None,
               credit: str = CREDIT, ncols: int = 3):
-    """Write a small-multiples map: one panel per ``(title, {code: role})``; roles as ROLE_STYLE."""
+    """Write a small-multiples map: one panel per ``(title, {code: role})``; roles as ROLE_STYLE.
+
+    Drawn under matplotlib's default style whatever the global settings, so the file is the same
+    byte for byte for the same input."""
+    import matplotlib
+    import matplotlib.style
+
+    with matplotlib.style.context("default"):
+        return _draw(municipalities, panels, path, regions, credit, ncols)
+
+
+def _draw(municipalities, panels, path, regions, credit, ncols):
     import matplotlib
 
     matplotlib.use("Agg")

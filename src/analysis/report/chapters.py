@@ -717,34 +717,6 @@ def commands_list(commands: list) -> str:
     return "\n".join(out) + "\n"
 
 
-def summary_overview(by_model: dict[str, list[OutcomeRuns]], vs: VariableSet, names, language: str = "en") -> str:
-    """Bullet list of the headline estimate per outcome (numbers only; verdicts are in the glance table)."""
-    lines = []
-    for m in MODEL_ORDER:
-        for g in by_model.get(m, []):
-            if g.evaluation is None or not g.evaluation.ok:
-                continue
-            res = g.results
-            best = headline_estimate(res)
-            if best is None:
-                continue
-            k = f"{run_prefix(g.evaluation)}.{estimate_key(best, _estimates(res))}"
-            en, fi = names.get(m, (m, m))
-            unit = unit_text(res)
-            if f"{k}.estimate" not in vs:
-                continue
-            if language == "fi":
-                s = f"- **{fi}**, {res.get('outcome_label', g.outcome).lower()}: arvio {var(k + '.estimate')} ({unit})"
-                if f"{k}.ci_low" in vs:
-                    s += f", 95 %:n luottamusväli {var(k + '.ci_low')} … {var(k + '.ci_high')}"
-            else:
-                s = f"- **{en}**, {res.get('outcome_label', g.outcome).lower()}: {var(k + '.estimate')} {unit}"
-                if f"{k}.ci_low" in vs:
-                    s += f" (95% CI {var(k + '.ci_low')} to {var(k + '.ci_high')})"
-            lines.append(s)
-    return "\n".join(lines) + "\n" if lines else "*No run produced results.*\n"
-
-
 def run_table(runs: list[Run]) -> str:
     rows = []
     for r in runs:
