@@ -40,6 +40,11 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as exc:
         print(f"kuntakokeilu {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except PermissionError as exc:  # read-only folders and files: the user's environment
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"kuntakokeilu {args.command}: error: permission denied{where} ({exc.strerror or exc}); "
+              "make it writable or choose another location", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

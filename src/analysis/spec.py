@@ -24,6 +24,11 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Mapping, Sequence
 
 from .errors import InputError, choices_message
+
+#: inference methods that draw (bootstrap, permutations, placebos) and their fewest draws: with
+#: 19 draws, 1/20 = 0.05 is the smallest attainable p-value
+DRAW_INFERENCE = ("wild", "ri", "placebo", "bootstrap")
+MIN_DRAWS = 19
 from .study import PLACEBO_CONSTRUCTIONS
 
 # Method dispatch: name -> (module, function, default inference, allowed inference).
@@ -148,6 +153,11 @@ class EstimateSpec:
         object.__setattr__(self, "inference", inference)
         if self.reps is not None and (not isinstance(self.reps, int) or self.reps < 1):
             raise InputError(f"reps must be a positive integer, got {self.reps!r}")
+        if self.reps is not None and inference in DRAW_INFERENCE and self.reps < MIN_DRAWS:
+            raise InputError(f"--reps {self.reps} is too few draws for {inference} inference: the minimum "
+                             f"is {MIN_DRAWS} (with fewer draws no p-value below 0.05 is attainable)")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise InputError(f"--seed must be a non-negative integer, got {self.seed!r}")
         if not self.treated and not self.options.get("cohort"):
             raise InputError("--treated is required (or --cohort for staggered methods)")
         object.__setattr__(self, "covariates", tuple(self.covariates))

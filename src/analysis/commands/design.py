@@ -53,6 +53,8 @@ def run(args) -> int:
 
     if args.model not in registry.models():
         raise InputError(choices_message("model", args.model, registry.models()))
+    if args.neighbours < 1:
+        raise InputError(f"--neighbours must be at least 1, got {args.neighbours}")
     pool = "keep_other_pilots" if args.keep_other_pilots and args.pool == "default" else args.pool
     years = _years(args.years)
     design = design_for(load_panel(args.panel), args.model, args.outcome, control_pool=pool, years=years,

@@ -29,6 +29,22 @@ def _common(p) -> None:
     p.add_argument("--label", default="", help="with --panel-variable: label (English)")
 
 
+def require_writable(*targets) -> None:
+    """Refuse before any download when a file (or the folder that would hold it) is read-only."""
+    import os
+    from pathlib import Path
+
+    from ..errors import InputError
+
+    for target in targets:
+        target = Path(target)
+        probe = target if target.exists() else target.parent
+        if probe.exists() and not os.access(probe, os.W_OK):
+            raise InputError(f"cannot write {target}: {probe} is read-only; `kuntakokeilu fetch` adds a "
+                             "snapshot file to data/raw and a row to its MANIFEST.csv (make them writable, "
+                             "or fetch into another project with --root)")
+
+
 def register(subparsers) -> None:
     p = subparsers.add_parser("fetch", help="download a Sotkanet indicator or a StatFin table into data/raw",
                               description=__doc__.split("\n\n")[0])
@@ -85,6 +101,7 @@ def run(args) -> int:
     from ..live.snapshots import default_raw_dir
 
     raw_dir = default_raw_dir(args.root)
+    require_writable(raw_dir, raw_dir / "MANIFEST.csv", default_config_path(args.root))
     options = dict(timeout=args.timeout, max_retries=args.retries)
     progress = not args.quiet
     if args.service == "sotkanet":

@@ -41,12 +41,15 @@ def validate_panel(
     covariates: Sequence[str] = (),
     cluster: str | None = None,
     require_pre_period: bool = True,
+    require_controls: bool = True,
 ) -> pd.DataFrame:
     """Check a long panel and return a clean copy sorted by unit and time.
 
     ``treated`` is the 0/1 treatment status of each unit-period row (1 for a treated unit in its
-    treated periods, as in R ``synthdid`` and ``fixest``). Rows with a missing outcome,
-    covariate or treatment are an error, not silently dropped: the caller decides the sample.
+    treated periods, as in R ``synthdid`` and ``fixest``). Rows with a missing or non-finite
+    outcome, time, covariate or treatment are an error, not silently dropped: the caller decides
+    the sample. With ``require_controls`` at least one unit must never be treated (the comparison
+    group of every estimator here).
     """
     if not isinstance(data, pd.DataFrame):
         raise InputError(f"data must be a pandas DataFrame, got {type(data).__name__}")
@@ -69,6 +72,12 @@ def validate_panel(
     if na.any():
         bad = ", ".join(f"{c!r} ({n} rows)" for c, n in na[na > 0].items())
         raise InputError(f"missing values in {bad}; drop or impute them before estimating")
+    numeric = [c for c in dict.fromkeys([outcome, time, *covariates])]
+    infinite = {c: int((~np.isfinite(frame[c].to_numpy(dtype=float))).sum()) for c in numeric}
+    infinite = {c: n for c, n in infinite.items() if n}
+    if infinite:
+        bad = ", ".join(f"{c!r} ({n} rows)" for c, n in infinite.items())
+        raise InputError(f"non-finite values (inf) in {bad}; every value must be a finite number")
     if treated is not None:
         _require_numeric(frame, treated, "treatment")
         values = set(np.unique(frame[treated]))
@@ -78,6 +87,13 @@ def validate_panel(
             )
         if frame[treated].sum() == 0:
             raise InputError(f"treatment column {treated!r} has no treated rows (all 0)")
+        if require_controls:
+            ever = frame.groupby(unit)[treated].max()
+            if bool((ever > 0).all()):
+                raise InputError(
+                    f"no control units: every {unit!r} ({len(ever)} units) is treated in some period "
+                    f"(column {treated!r}); the estimate needs units that are never treated to compare with"
+                )
         if require_pre_period:
             adoption_times(frame, unit=unit, time=time, treated=treated)
     return frame.sort_values([unit, time], kind="mergesort").reset_index(drop=True)
