@@ -24,9 +24,8 @@ def _write_run(root, run_id, results=None, status="ok", parameters=None):
         (folder / "results.json").write_text(json.dumps(results), encoding="utf-8")
 
 
-@pytest.fixture()
-def runs(tmp_path):
-    root = tmp_path / "runs"
+def make_runs(root):
+    """Write the constructed run folders into ``root``; return ``root``."""
     # integrated welfare: significant headline, but the robustness run disagrees
     ev = robust_effect()
     ev["estimates"] = [e for e in ev["estimates"] if e["role"] in ("headline", "estimate")]
@@ -55,7 +54,12 @@ def runs(tmp_path):
     # a descriptive run is not an evaluation
     _write_run(root, "descriptives__housing_services", {"schema": 2, "kind": "descriptives",
                                                          "model": "housing_services"})
-    return load_runs(root)
+    return root
+
+
+@pytest.fixture()
+def runs(tmp_path):
+    return load_runs(make_runs(tmp_path / "runs"))
 
 
 def test_every_model_gets_a_row_with_the_verdict_of_its_rules(runs):
