@@ -173,17 +173,18 @@ def default_outcome(model: str) -> str:
 
 
 def _window(panel: pd.DataFrame, model: str, outcome: str, years) -> list[int]:
-    """Analysis years: ``years`` if given, else every panel year with data on ``outcome``;
-    never after the model's last year (``kela_cooperation``: 2016)."""
-    if years is None:
-        have = panel.loc[panel[outcome].notna(), "year"]
-        chosen = sorted(int(y) for y in have.unique())
-    else:
-        chosen = sorted({int(y) for y in years})
-        unknown = [y for y in chosen if y not in set(panel["year"].astype(int))]
+    """Analysis years: every panel year with data on ``outcome`` (within ``years`` if given:
+    a window wider than the series is cut to the series' years); never after the model's last
+    year (``kela_cooperation``: 2016)."""
+    have = sorted(int(y) for y in panel.loc[panel[outcome].notna(), "year"].unique())
+    chosen = have
+    if years is not None:
+        asked = sorted({int(y) for y in years})
+        unknown = [y for y in asked if y not in set(panel["year"].astype(int))]
         if unknown:
             raise InputError(f"years {unknown} are not in the panel "
                              f"({int(panel['year'].min())}-{int(panel['year'].max())})")
+        chosen = [y for y in asked if y in set(have)]
     last = model_outcomes(model).last_year
     if last is not None:
         chosen = [y for y in chosen if y <= last]

@@ -20,8 +20,12 @@ def to_markdown(frame: pd.DataFrame, floatfmt: str = ".3f") -> str:
         if pd.api.types.is_float_dtype(values) and values.notna().any() and (values.dropna() % 1 == 0).all() \
                 and col in ("event_time", "year", "first_year", "last_year", "units", "members"):
             frame[col] = values.astype("Int64")
+    # text columns stay text (municipality codes such as '005' keep their leading zeros)
+    text = [i for i, col in enumerate(frame.columns)
+            if frame[col].dtype == object and frame[col].dropna().map(lambda v: isinstance(v, str)).all()
+            and frame[col].notna().any()]
     frame = frame.astype(object).where(frame.notna(), None)
-    return frame.to_markdown(index=False, floatfmt=floatfmt, missingval="–") + "\n"
+    return frame.to_markdown(index=False, floatfmt=floatfmt, missingval="–", disable_numparse=text or False) + "\n"
 
 
 def write_table(frame: pd.DataFrame, stem: str | os.PathLike, floatfmt: str = ".3f") -> tuple[Path, Path]:
