@@ -103,3 +103,84 @@ def test_bad_engine_is_a_clear_error():
     with pytest.raises(InputError, match="engine"):
         twfe_did(_unbalanced(0), unit="unit", time="year", outcome="y", treated="treated",
                  engine="fast")
+
+
+# --- SDID: compiled Frank-Wolfe against the Python loop -----------------------------------
+def _sdid_matrix(frame):
+    """Unit x year matrix with controls first, and (N0, T0), for a frame with one adoption."""
+    wide = frame.pivot(index="kunta", columns="year", values="outcome").dropna()
+    treated = frame.loc[frame["treated"] == 1, "kunta"].unique()
+    order = [u for u in wide.index if u not in set(treated)] + [u for u in wide.index if u in set(treated)]
+    first = frame.loc[frame["treated"] == 1, "year"].min()
+    return wide.loc[order].to_numpy(float), len(order) - len(treated), int((wide.columns < first).sum())
+
+
+@pytest.mark.parametrize("model,outcome,covariates", REAL_CASES)
+def test_sdid_compiled_weights_equal_python_loop_on_real_panel(frames, model, outcome, covariates):
+    from analysis.estimators.sdid import sdid_fit_weights
+
+    Y, n0, t0 = _sdid_matrix(frames[(model, outcome)])
+    fast = sdid_fit_weights(Y, n0, t0)
+    ref = sdid_fit_weights(Y, n0, t0, engine="python")
+    np.testing.assert_allclose(fast.omega, ref.omega, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(fast.lam, ref.lam, rtol=0, atol=1e-12)
+    assert fast.convergence()["unit_weights"]["iterations"] == ref.convergence()["unit_weights"]["iterations"]
+    assert fast.converged == ref.converged
+
+
+def test_sdid_reports_the_iteration_cap(frames):
+    from analysis.estimators.sdid import convergence_warning, sdid_fit_weights
+
+    Y, n0, t0 = _sdid_matrix(frames[("integrated_welfare", "social_health_costs_eur_per_capita")])
+    capped = sdid_fit_weights(Y, n0, t0, max_iter=5)
+    rep = capped.convergence()["unit_weights"]
+    assert rep["iterations"] == 5 and rep["converged"] is False
+    assert rep["last_decrease"] > rep["threshold"]
+    assert "unit weights stopped at the 5-iteration cap" in convergence_warning(capped)
+    # on this panel R synthdid's 10,000-iteration cap stops the unit weights early: reported
+    default = sdid_fit_weights(Y, n0, t0)
+    assert default.convergence()["unit_weights"]["converged"] is False
+    assert convergence_warning(sdid_fit_weights(Y, n0, t0, max_iter=2_000_000)) is None
+
+
+# --- synthetic control: exact active-set solver against NNLS + SLSQP ----------------------
+@pytest.mark.parametrize("n_donors", [6, None])
+def test_sc_active_set_equals_slsqp_on_real_panel(frames, n_donors):
+    """6 donors, 7 pre-periods: a unique solution, equal weights. Full pool (238 donors): the
+    treated mean is inside the donors' hull, many exact fits; the same fitted path."""
+    from analysis.estimators.synthetic_control import simplex_lsq, simplex_weights
+
+    frame = frames[("integrated_welfare", "social_health_costs_eur_per_capita")]
+    Y, n0, t0 = _sdid_matrix(frame)
+    x0, x1 = Y[:n0, :t0].T, Y[n0:, :t0].mean(axis=0)
+    if n_donors:
+        x0 = x0[:, :n_donors]
+    v = np.ones(t0)
+    fast = simplex_weights(x1, x0, v)
+    python, _ = simplex_lsq(x0, x1, compiled=False)
+    ref = simplex_weights(x1, x0, v, solver="slsqp")
+
+    def loss(w):
+        r = x1 - x0 @ w
+        return r @ r
+
+    np.testing.assert_allclose(fast, python, rtol=0, atol=1e-12)
+    assert fast.min() >= 0 and fast.sum() == pytest.approx(1.0, abs=1e-12)
+    assert loss(fast) <= loss(ref) * (1 + 1e-9) + 1e-18  # the exact optimum is never worse
+    if n_donors:
+        np.testing.assert_allclose(fast, ref, rtol=0, atol=1e-6)
+    else:
+        np.testing.assert_allclose(x0 @ fast, x0 @ ref, rtol=1e-8)
+
+
+def test_sc_placebo_p_value_same_with_both_solvers(frames):
+    from analysis.estimators.synthetic_control import synthetic_control
+
+    frame = frames[("housing_services", "social_health_costs_eur_per_capita")]
+    keep = sorted(frame.loc[frame["treated_group"] == 0, "kunta"].unique())[:40]
+    small = frame[frame["kunta"].isin(keep) | (frame["treated_group"] == 1)]
+    kw = dict(unit="kunta", time="year", outcome="outcome", treated="treated", v_method="equal")
+    fast = synthetic_control(small, **kw)
+    ref = synthetic_control(small, solver="slsqp", **kw)
+    assert fast.params["att"] == pytest.approx(ref.params["att"], rel=1e-6)
+    assert fast.pvalues["att"] == ref.pvalues["att"]

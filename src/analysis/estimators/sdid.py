@@ -11,6 +11,7 @@ or bootstrap (Algorithm 2, re-estimated weights).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np
@@ -24,17 +25,57 @@ from .panel_data import adoption_times, treated_units, validate_panel
 INFERENCE = ("placebo", "jackknife", "bootstrap", "none")
 
 
-def sc_weight_fw(Y, zeta, *, intercept=True, weights=None, min_decrease=1e-3, max_iter=1000):
-    """R ``synthdid:::sc.weight.fw``: weights over the first ncol-1 columns fitting the last."""
+ENGINES = ("compiled", "python")
+# R synthdid's iteration caps: a first pass of 100 iterations, a second of up to 10,000
+FIRST_PASS_ITER = 100
+MAX_ITER = 10_000
+
+
+@dataclass(frozen=True)
+class FrankWolfeReport:
+    """How one Frank-Wolfe pass ended: it stops when the objective decreases by less than
+    ``min_decrease**2`` (converged) or at ``max_iter`` iterations (not converged)."""
+
+    iterations: int
+    max_iter: int
+    last_decrease: float
+    min_decrease: float
+
+    @property
+    def converged(self) -> bool:
+        return self.iterations < self.max_iter or self.last_decrease <= self.min_decrease ** 2
+
+    def to_dict(self) -> dict:
+        return {"iterations": self.iterations, "max_iter": self.max_iter,
+                "last_decrease": self.last_decrease, "threshold": self.min_decrease ** 2,
+                "converged": self.converged}
+
+
+def frank_wolfe(Y, zeta, *, intercept=True, weights=None, min_decrease=1e-3, max_iter=1000,
+                engine="compiled") -> tuple[np.ndarray, FrankWolfeReport]:
+    """R ``synthdid:::sc.weight.fw``: weights over the first ncol-1 columns of ``Y`` fitting the
+    last, by Frank-Wolfe on ``zeta^2 |w|^2 + |A w - b|^2 / N0`` over the simplex.
+
+    ``engine="compiled"`` runs the loop compiled (numba); ``"python"`` is the reference loop
+    (same steps in the same order). Returns the weights and a :class:`FrankWolfeReport`.
+    """
+    if engine not in ENGINES:
+        raise InputError(choices_message("engine", engine, ENGINES))
     Y = np.asarray(Y, float)
     T0 = Y.shape[1] - 1
     N0 = Y.shape[0]
     lam = np.full(T0, 1.0 / T0) if weights is None else np.asarray(weights, float).copy()
     if intercept:
         Y = Y - Y.mean(axis=0)
-    A, b = Y[:, :T0], Y[:, T0]
+    A, b = np.ascontiguousarray(Y[:, :T0]), np.ascontiguousarray(Y[:, T0])
     eta = N0 * zeta ** 2
     z2 = zeta ** 2
+    if engine == "compiled":
+        from ._compiled import frank_wolfe as kernel
+
+        lam, t, last = kernel(A, b, lam, float(eta), float(z2), float(min_decrease) ** 2,
+                              int(max_iter))
+        return lam, FrankWolfeReport(int(t), int(max_iter), float(last), float(min_decrease))
     Ax = A @ lam
     vals = []
     t = 0
@@ -55,7 +96,16 @@ def sc_weight_fw(Y, zeta, *, intercept=True, weights=None, min_decrease=1e-3, ma
             xx = lam @ lam
         err = Ax - b
         vals.append(z2 * xx + (err @ err) / N0)
-    return lam
+    last = vals[-2] - vals[-1] if len(vals) >= 2 else 0.0
+    return lam, FrankWolfeReport(t, int(max_iter), float(last), float(min_decrease))
+
+
+def sc_weight_fw(Y, zeta, *, intercept=True, weights=None, min_decrease=1e-3, max_iter=1000,
+                 engine="compiled"):
+    """R ``synthdid:::sc.weight.fw``: weights over the first ncol-1 columns fitting the last
+    (:func:`frank_wolfe` without its report)."""
+    return frank_wolfe(Y, zeta, intercept=intercept, weights=weights, min_decrease=min_decrease,
+                       max_iter=max_iter, engine=engine)[0]
 
 
 def _sparsify(v):
@@ -70,25 +120,66 @@ def _collapsed(Y, N0, T0):
     return np.vstack([top, bot])
 
 
-def sdid_weights(Y, N0, T0):
-    """(omega, lambda) for an (N x T) matrix with controls first and pre-periods first."""
+@dataclass(frozen=True)
+class SDIDWeights:
+    """Unit weights ``omega``, time weights ``lam`` and how their final passes ended."""
+
+    omega: np.ndarray
+    lam: np.ndarray
+    omega_report: FrankWolfeReport
+    lambda_report: FrankWolfeReport
+
+    @property
+    def converged(self) -> bool:
+        return self.omega_report.converged and self.lambda_report.converged
+
+    def convergence(self) -> dict:
+        return {"unit_weights": self.omega_report.to_dict(),
+                "time_weights": self.lambda_report.to_dict()}
+
+
+def sdid_fit_weights(Y, N0, T0, *, engine="compiled", max_iter=MAX_ITER) -> SDIDWeights:
+    """Unit and time weights for an (N x T) matrix with controls first and pre-periods first
+    (Algorithm 1 as R synthdid: first pass, sparsify, second pass), with convergence reports."""
     N1, T1 = Y.shape[0] - N0, Y.shape[1] - T0
     sigma = float(np.std(np.diff(Y[:N0, :T0], axis=1), ddof=1)) if T0 > 1 else 0.0
     zeta_omega = (N1 * T1) ** 0.25 * sigma
     zeta_lambda = 1e-6 * sigma
     min_dec = 1e-5 * sigma if sigma > 0 else 1e-12
     Yc = _collapsed(Y, N0, T0)
-    lam = sc_weight_fw(Yc[:N0, :], zeta_lambda, min_decrease=min_dec, max_iter=100)
-    lam = sc_weight_fw(Yc[:N0, :], zeta_lambda, weights=_sparsify(lam), min_decrease=min_dec, max_iter=10000)
+    kw = dict(min_decrease=min_dec, engine=engine)
+    lam_mat = Yc[:N0, :]
+    lam, _ = frank_wolfe(lam_mat, zeta_lambda, max_iter=FIRST_PASS_ITER, **kw)
+    lam, lam_rep = frank_wolfe(lam_mat, zeta_lambda, weights=_sparsify(lam), max_iter=max_iter, **kw)
     om_mat = Yc[:, :T0].T  # (T0 x (N0+1)): controls then treated mean
-    omega = sc_weight_fw(om_mat, zeta_omega, min_decrease=min_dec, max_iter=100)
-    omega = sc_weight_fw(om_mat, zeta_omega, weights=_sparsify(omega), min_decrease=min_dec, max_iter=10000)
-    return omega, lam
+    omega, _ = frank_wolfe(om_mat, zeta_omega, max_iter=FIRST_PASS_ITER, **kw)
+    omega, om_rep = frank_wolfe(om_mat, zeta_omega, weights=_sparsify(omega), max_iter=max_iter,
+                                **kw)
+    return SDIDWeights(omega, lam, om_rep, lam_rep)
 
 
-def sdid_tau(Y, N0, T0, omega=None, lam=None):
+def sdid_weights(Y, N0, T0, *, engine="compiled"):
+    """(omega, lambda) for an (N x T) matrix with controls first and pre-periods first."""
+    w = sdid_fit_weights(Y, N0, T0, engine=engine)
+    return w.omega, w.lam
+
+
+def convergence_warning(weights: SDIDWeights) -> str | None:
+    """A warning naming the weight pass that stopped at its iteration cap, if any."""
+    bad = [(name, rep) for name, rep in (("unit", weights.omega_report),
+                                         ("time", weights.lambda_report)) if not rep.converged]
+    if not bad:
+        return None
+    parts = [f"{name} weights stopped at the {rep.max_iter:,}-iteration cap with the objective "
+             f"still decreasing by {rep.last_decrease:.3g} per step (threshold "
+             f"{rep.min_decrease ** 2:.3g})" for name, rep in bad]
+    return ("Frank-Wolfe " + "; ".join(parts) + ": the weights are R synthdid's (same cap) but "
+            "not fully converged")
+
+
+def sdid_tau(Y, N0, T0, omega=None, lam=None, *, engine="compiled"):
     if omega is None or lam is None:
-        omega, lam = sdid_weights(Y, N0, T0)
+        omega, lam = sdid_weights(Y, N0, T0, engine=engine)
     N1, T1 = Y.shape[0] - N0, Y.shape[1] - T0
     wu = np.concatenate([-omega, np.full(N1, 1.0 / N1)])
     wt = np.concatenate([-lam, np.full(T1, 1.0 / T1)])
@@ -140,7 +231,8 @@ def synthetic_did(
     N1, T1 = len(tr), len(times) - T0
     if T0 < 2:
         raise InputError("synthetic DiD needs at least 2 pre-treatment periods")
-    tau, omega, lam = sdid_tau(Y, N0, T0)
+    fitted = sdid_fit_weights(Y, N0, T0)
+    tau, omega, lam = sdid_tau(Y, N0, T0, fitted.omega, fitted.lam)
 
     rng = np.random.default_rng(seed)
     warnings: list[str] = []
@@ -200,7 +292,11 @@ def synthetic_did(
         "intercept_shift": offset,
         "adoption_time": t0,
         "treated_units": [str(u) for u in tr],
+        "convergence": fitted.convergence(),
     }
+    not_converged = convergence_warning(fitted)
+    if not_converged:
+        warnings.append(not_converged)
     if draws is not None:
         details["replicates"] = np.asarray(draws).tolist()
     design = Design(
