@@ -99,3 +99,21 @@ def test_matches_synthdid_solver():
     r = synthetic_did(_bench_panel(), unit="unit", time="time", outcome="outcome",
                       treated="treatment", inference="none")
     assert r.params["att"] == pytest.approx(1.97708750, abs=1e-7)
+
+
+@pytest.mark.slow
+def test_placebo_se_over_shaped_placebo_units():
+    """Placebo groups shaped like the treated clusters carry the shared shocks of neighbours."""
+    from analysis.inference.placebo_units import PlaceboUnits
+    from spatial_panel import spatial_panel
+
+    df = spatial_panel(n_units=100, sizes=(6, 4), years=range(2008, 2015), seed=3)
+    kw = dict(unit="unit", time="year", outcome="outcome", treated="treated", cluster="cluster",
+              reps=60, seed=1)
+    scattered = synthetic_did(df, **kw)
+    shaped = synthetic_did(df, placebo_units=PlaceboUnits("nearest"), **kw)
+    assert shaped.params["att"] == scattered.params["att"]
+    assert shaped.details["placebo_units"]["sizes"] == [6, 4]
+    assert len(shaped.details["replicates"]) == 60
+    assert shaped.std_errors["att"] > 1.3 * scattered.std_errors["att"]
+    assert "shaped like the treated clusters" in " ".join(shaped.warnings)

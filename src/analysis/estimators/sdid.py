@@ -12,7 +12,7 @@ or bootstrap (Algorithm 2, re-estimated weights).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 import pandas as pd
@@ -21,6 +21,9 @@ from scipy import stats
 from ..errors import InputError, choices_message
 from ..results import Design, EstimationResult
 from .panel_data import adoption_times, treated_units, validate_panel
+
+if TYPE_CHECKING:
+    from ..inference.placebo_units import PlaceboUnits
 
 INFERENCE = ("placebo", "jackknife", "bootstrap", "none")
 
@@ -186,6 +189,30 @@ def sdid_tau(Y, N0, T0, omega=None, lam=None, *, engine="compiled"):
     return float(wu @ Y @ wt), omega, lam
 
 
+def _shaped_placebo_draws(data, Y, controls, treated, T0, *, unit, cluster, reps, seed,
+                          placebo_units):
+    """SDID estimates with treatment re-assigned to placebo units shaped like the treated
+    clusters (:mod:`analysis.inference.placebo_units`); controls are the other control units."""
+    from ..inference.placebo_units import draw_placebo_units
+
+    N0, N1 = len(controls), len(treated)
+    if cluster is not None:
+        cl = data.drop_duplicates(unit).set_index(unit)[cluster]
+        sizes = sorted(cl.reindex(treated).value_counts().astype(int).tolist(), reverse=True)
+    else:
+        sizes = [1] * N1
+    draws_ = draw_placebo_units(data[data[unit].isin(controls)], unit=unit, sizes=sizes,
+                                reps=reps, seed=seed, placebo_units=placebo_units,
+                                enumerate_if_feasible=False)
+    pos = pd.Index(controls).get_indexer(draws_.units)
+    out = np.empty(draws_.n_draws)
+    for b, members in enumerate(draws_.members):
+        placebo = pos[members]
+        rest = np.setdiff1d(np.arange(N0), placebo)
+        out[b] = sdid_tau(Y[np.concatenate([rest, placebo])], N0 - N1, T0)[0]
+    return out, draws_
+
+
 def synthetic_did(
     data: pd.DataFrame,
     *,
@@ -199,6 +226,7 @@ def synthetic_did(
     reps: int = 200,
     seed: int = 0,
     alpha: float = 0.05,
+    placebo_units: "PlaceboUnits | None" = None,
 ) -> EstimationResult:
     """SDID estimate ``tau`` (term ``"att"``) for a block design, with its weights and SE.
 
@@ -206,6 +234,12 @@ def synthetic_did(
     control units; valid with one or few treated units under homoskedasticity across units),
     ``"jackknife"`` (needs >= 2 treated units), ``"bootstrap"`` (unit resampling, re-estimated
     weights), ``"none"``. Covariates are not supported (raise): residualise the outcome first.
+
+    ``placebo_units`` (:class:`analysis.inference.placebo_units.PlaceboUnits`, placebo SE
+    only): each placebo assignment treats groups of neighbouring control units shaped like the
+    treated clusters (sizes from ``cluster``; without ``cluster`` every treated unit is its own
+    cluster) instead of ``N_tr`` scattered control units. Under spatially correlated shocks
+    scattered placebo groups understate the variance of a treated group of neighbours.
     """
     if inference not in INFERENCE:
         raise InputError(choices_message("inference for sdid", inference, INFERENCE))
@@ -241,15 +275,26 @@ def synthetic_did(
     if inference == "placebo":
         if N0 <= N1:
             raise InputError("placebo SE needs more control units than treated units")
-        draws = np.empty(reps)
-        for b in range(reps):
-            perm = rng.permutation(N0)
-            Yp = Y[:N0][perm]
-            draws[b] = sdid_tau(Yp, N0 - N1, T0)[0]
+        if placebo_units is None:
+            draws = np.empty(reps)
+            for b in range(reps):
+                perm = rng.permutation(N0)
+                Yp = Y[:N0][perm]
+                draws[b] = sdid_tau(Yp, N0 - N1, T0)[0]
+            shape_text = f"{N1} control unit(s)"
+        else:
+            draws, shaped = _shaped_placebo_draws(data, Y, controls, tr, T0, unit=unit,
+                                                  cluster=cluster, reps=reps, seed=seed,
+                                                  placebo_units=placebo_units)
+            reps = len(draws)
+            shape_text = (f"groups of control units shaped like the treated clusters (sizes "
+                          f"{list(shaped.sizes)}, {placebo_units.construction})")
         se = float(np.sqrt((reps - 1) / reps) * np.std(draws, ddof=1))
+        if reps < 200:
+            warnings.append(f"placebo standard error from only {reps} assignments; use at least 200")
         warnings.append(
             f"{N1} treated unit(s): placebo standard error (Arkhangelsky et al. 2021, Algorithm 4) "
-            f"from {reps} placebo assignments of {N1} control unit(s); assumes homoskedastic "
+            f"from {reps} placebo assignments of {shape_text}; assumes homoskedastic "
             "errors across units")
     elif inference == "jackknife":
         if N1 < 2:
@@ -299,9 +344,11 @@ def synthetic_did(
         warnings.append(not_converged)
     if draws is not None:
         details["replicates"] = np.asarray(draws).tolist()
+    if placebo_units is not None and inference == "placebo":
+        details["placebo_units"] = shaped.to_dict()
     design = Design(
         estimator="synthetic difference-in-differences (Arkhangelsky et al. 2021)",
-        inference={"placebo": "placebo SE (Algorithm 4)", "jackknife": "jackknife SE",
+        inference={"placebo": "placebo SE (Algorithm 4)" + (" over placebo units" if placebo_units else ""), "jackknife": "jackknife SE",
                    "bootstrap": "unit bootstrap SE", "none": "none"}[inference],
         n_units=N0 + N1, n_treated_units=N1, n_periods=len(times),
         n_clusters=int(data[cluster].nunique()) if cluster else None, cluster=cluster,
