@@ -101,7 +101,6 @@ def test_matches_synthdid_solver():
     assert r.params["att"] == pytest.approx(1.97708750, abs=1e-7)
 
 
-@pytest.mark.slow
 def test_placebo_se_over_shaped_placebo_units():
     """Placebo groups shaped like the treated clusters carry the shared shocks of neighbours."""
     from analysis.inference.placebo_units import PlaceboUnits
