@@ -36,6 +36,7 @@ from ..inference.cluster import SmallSample, cr1_covariance
 from ..inference.placebo_units import PlaceboUnits
 from ..results import Design, EstimationResult
 from .panel_data import adoption_times, validate_panel
+from .within import WithinTransform
 
 FEW_TREATED_CLUSTERS = 10
 CONTROL_POOL = "units never treated in the data"
@@ -62,7 +63,7 @@ class PanelDesign:
     balanced: bool
     units_nested_in_clusters: bool
     warnings: list[str] = field(default_factory=list)
-    _period_basis_cache: tuple | None = field(default=None, repr=False, compare=False)
+    _within: WithinTransform | None = field(default=None, repr=False, compare=False)
 
     @property
     def n_obs(self) -> int:
@@ -108,40 +109,11 @@ class PanelDesign:
         return int(self.times.min()), int(self.times.max())
 
     def absorb(self, M: np.ndarray) -> np.ndarray:
-        """Partial out unit and period effects exactly (the within transformation).
-
-        Balanced panels: subtract unit means, then period means. Unbalanced panels: subtract
-        unit means, then project out the unit-demeaned period dummies (a ``T x T`` system), which
-        is the exact two-way projection without iterating (Frisch-Waugh-Lovell)."""
-        M = np.asarray(M, dtype=float)
-        if M.ndim == 1:
-            return self.absorb(M[:, None])[:, 0]
-        if self.balanced:
-            cube = M.reshape(self.n_units, self.n_periods, -1)
-            cube = cube - cube.mean(axis=1, keepdims=True)
-            cube = cube - cube.mean(axis=0, keepdims=True)
-            return cube.reshape(M.shape)
-        within = self._unit_demean(M)
-        dt, dt_pinv = self._period_basis()
-        return within - dt @ (dt_pinv @ (dt.T @ within))
-
-    def _unit_demean(self, M: np.ndarray) -> np.ndarray:
-        counts = np.bincount(self.unit_codes, minlength=self.n_units)
-        sums = np.empty((self.n_units, M.shape[1]))
-        for j in range(M.shape[1]):
-            sums[:, j] = np.bincount(self.unit_codes, weights=M[:, j], minlength=self.n_units)
-        return M - (sums / counts[:, None])[self.unit_codes]
-
-    def _period_basis(self) -> tuple[np.ndarray, np.ndarray]:
-        """Unit-demeaned period dummies ``D`` and ``pinv(D'D)`` (cached per design)."""
-        cached = self._period_basis_cache
-        if cached is None:
-            dummies = np.zeros((self.n_obs, self.n_periods))
-            dummies[np.arange(self.n_obs), self.time_codes] = 1.0
-            dt = self._unit_demean(dummies)
-            cached = (dt, np.linalg.pinv(dt.T @ dt, hermitian=True))
-            self._period_basis_cache = cached
-        return cached
+        """Partial out unit and period effects exactly (the within transformation, balanced or
+        unbalanced: :class:`analysis.estimators.within.WithinTransform`)."""
+        if self._within is None:
+            self._within = WithinTransform(self.unit_codes, self.time_codes)
+        return self._within.transform(M)
 
     def k_absorbed(self) -> int:
         """Absorbed effects counted in K as fixest does (``fixef.K = "nested"``): unit effects
