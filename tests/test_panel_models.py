@@ -114,3 +114,24 @@ def test_bad_inputs(wages):
     with pytest.raises(InputError, match="covariance"):
         panel_regression(wages, regressors=["union"], cov="robust", unit="nr", time="year",
                          outcome="lwage")
+
+
+@pytest.mark.parametrize("method,effects", [("fe", "unit,time"), ("re", "time"), ("pooled", "time")])
+def test_command_line(wages, tmp_path, capsys, method, effects):
+    import json
+
+    from analysis.cli import main
+
+    path = tmp_path / "wages.csv"
+    wages.to_csv(path, index=False)
+    args = ["estimate", str(path), "--unit", "nr", "--time", "year", "--outcome", "lwage",
+            "--treated", "union", "--covariates", "married,expersq", "--method", method,
+            "--effects", effects, "--inference", "unadjusted", "--json"]
+    assert main(args) == 0
+    out = json.loads(capsys.readouterr().out)
+    ref = pd.read_csv(TABLE).set_index(["model", "term"])
+    if method == "fe":  # same regressors as Table 14.2's FE column
+        assert out["estimate"] == pytest.approx(ref.loc[("fe", "union"), "estimate"], abs=5e-4)
+        assert out["se"] == pytest.approx(ref.loc[("fe", "union"), "std_error"], abs=5e-4)
+    assert main([*args[:-5], "--method", "re", "--effects", "unit"]) == 2
+    assert "--effects unit applies to --method fe" in capsys.readouterr().err

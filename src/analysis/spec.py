@@ -46,6 +46,10 @@ METHODS: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
     "sa": ("analysis.estimators.staggered.cli", "sa", "cluster", ("cluster",)),
     "imputation": ("analysis.estimators.staggered.cli", "imp", "cluster", ("cluster",)),
     "bacon": ("analysis.estimators.staggered.cli", "bacon_decomposition", "none", ("none",)),
+    # panel regressions (--treated is the regressor reported as att)
+    "fe": ("analysis.estimators.panel_models", "fe", "cluster", ("cluster", "unadjusted")),
+    "re": ("analysis.estimators.panel_models", "re", "cluster", ("cluster", "unadjusted")),
+    "pooled": ("analysis.estimators.panel_models", "pooled", "cluster", ("cluster", "unadjusted")),
 }
 #: method -> the option keywords it takes (beyond the common signature)
 METHOD_OPTIONS: dict[str, tuple[str, ...]] = {
@@ -57,6 +61,9 @@ METHOD_OPTIONS: dict[str, tuple[str, ...]] = {
     "sa": ("cohort",),
     "imputation": ("cohort",),
     "bacon": ("cohort",),
+    "fe": ("effects",),
+    "re": ("effects",),
+    "pooled": ("effects",),
 }
 #: option keyword -> (command-line flag, default); an option at its default is not written
 OPTION_FLAGS: dict[str, tuple[str, Any]] = {
@@ -69,6 +76,7 @@ OPTION_FLAGS: dict[str, tuple[str, Any]] = {
     "est": ("--est", "dr"),
     "base_period": ("--base-period", "varying"),
     "aggregate": ("--aggregate", "simple"),
+    "effects": ("--effects", None),
 }
 #: methods whose placebo draws take placebo units shaped like the treated clusters
 PLACEBO_UNIT_METHODS = {"did": "ri", "twfe": "ri", "sc": "placebo", "sdid": "placebo"}

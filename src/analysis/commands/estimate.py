@@ -81,6 +81,9 @@ def register(subparsers) -> None:
     p.add_argument("--aggregate", default="simple",
                    choices=("simple", "dynamic", "group", "calendar"),
                    help="cs: aggregation reported as the headline (all are in details)")
+    p.add_argument("--effects", default=None,
+                   help="fe/re/pooled: unit, time, unit,time or none (default: unit for fe, "
+                        "none for re/pooled; time adds period effects)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)
 

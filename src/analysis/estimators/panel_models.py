@@ -184,3 +184,48 @@ def _k_absorbed(unit_effects: bool, time_effects: bool, nested: bool, n_units: i
     if time_effects:
         return k_units + n_periods - (1 if unit_effects else 0)
     return k_units
+
+
+# --------------------------------------------------------------------------------------
+# `kuntakokeilu estimate --method fe|re|pooled`
+# --------------------------------------------------------------------------------------
+EFFECTS = ("unit", "time", "unit,time", "none")
+
+
+def _parse_effects(model: str, effects: str | None) -> tuple[bool, bool]:
+    if effects is None:
+        effects = "unit" if model == "fe" else "none"
+    parts = {p.strip() for p in str(effects).split(",") if p.strip()} - {"none"}
+    if not parts <= {"unit", "time"}:
+        raise InputError(choices_message("effects", effects, EFFECTS))
+    if model != "fe" and "unit" in parts:
+        raise InputError(f"--effects unit applies to --method fe; model {model!r} takes "
+                         "'time' (period dummies) or 'none'")
+    return "unit" in parts, "time" in parts
+
+
+def _command(model: str):
+    def fit(data, *, unit, time, outcome, treated=None, covariates=(), cluster=None,
+            inference="cluster", reps=None, seed=0, effects=None):
+        """Panel regression with the ``treated`` column as the term ``att`` (any numeric
+        regressor of interest) and ``covariates`` as controls; ``reps``/``seed`` unused."""
+        unit_fx, time_fx = _parse_effects(model, effects)
+        frame = data
+        regressors = list(covariates or ())
+        if treated:
+            if treated not in data.columns:
+                raise InputError(choices_message("treated column", treated, data.columns))
+            frame = data.assign(att=data[treated])
+            regressors = ["att", *[c for c in regressors if c != treated]]
+        return panel_regression(frame, unit=unit, time=time, outcome=outcome,
+                                regressors=regressors, model=model,
+                                unit_effects=unit_fx or model != "fe", time_effects=time_fx,
+                                cluster=cluster, cov=inference)
+
+    fit.__name__ = model
+    return fit
+
+
+fe = _command("fe")
+re = _command("re")
+pooled = _command("pooled")
