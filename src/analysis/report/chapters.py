@@ -742,7 +742,9 @@ def title_block(runs: list[Run], version: str, contact: str) -> str:
              + (f"{_num(min(years), 'year')}–{_num(max(years), 'year')}" if years else "–")
              + f"; runs executed {finished[-1] if finished else '–'}",
              f"**Contact** {contact}"]
-    return "::: {.titleblock}\n" + "  \n".join(lines) + "\n:::\n"
+    return ("::: {.titleblock}\n" + "  \n".join(lines) + "\n:::\n\n"
+            "::: {.content-visible when-format=\"html\"}\n"
+            "Other formats: [PDF (report.pdf)](report.pdf){.formats}\n:::\n")
 
 
 # --------------------------------------------------------------------------- orientation map

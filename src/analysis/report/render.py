@@ -130,10 +130,20 @@ def convert_callouts(text: str) -> str:
                                                     "**" + (m.group("title") or m.group("kind").capitalize()) + ".**"), text)
 
 
+VISIBLE_RE = re.compile(r"^:::[ \t]*\{\.content-visible when-format=\"(?P<fmt>\w+)\"\}[ \t]*\n(?P<body>.*?)^:::[ \t]*\n",
+                        re.M | re.S)
+
+
+def format_blocks(text: str, fmt: str) -> str:
+    """Quarto's ``::: {.content-visible when-format="html"}``: kept (unwrapped) for that format only."""
+    return VISIBLE_RE.sub(lambda m: m.group("body") + "\n" if m.group("fmt") == fmt else "\n", text)
+
+
 def preprocess(site: Path, flat: dict[str, dict], link: bool = True) -> str:
     """The fallback path's single Markdown document from ``site/index.qmd``."""
     text = (site / "index.qmd").read_text(encoding="utf-8")
     text = expand_includes(text, site, site)
+    text = format_blocks(text, "html" if link else "typst")
     text = re.sub(r"^date:\s*today\s*$", f"date: {_dt.date.today().isoformat()}", text, count=1, flags=re.M)
     text = substitute_variables(text, flat)
     text = convert_callouts(text)
@@ -292,8 +302,7 @@ def _render_fallback(site: Path, flat: dict, output_dir: Path, formats) -> dict[
             pypandoc.convert_file(str(site / "report_html.md"), "html5", format="markdown",
                                   outputfile=str(tmp), cworkdir=str(site),
                                   extra_args=common + ["--standalone", "--embed-resources",
-                                                       f"--css={site / 'report.css'}",
-                                                       f"--include-before-body={site / 'html-formats.html'}"])
+                                                       f"--css={site / 'report.css'}"])
         out["html"] = target
     if "pdf" in formats:
         import typst
