@@ -137,7 +137,7 @@ def test_variable_keys_are_run_ids_and_never_overwritten(project):
 
     plan_path = _write_plan(project["nbdir"], GOOD)
     flat, _, _ = _staged(project, plan_path, "keys")
-    run_keys = {k.split(".")[0] for k in flat} - {"runs", "registry"}
+    run_keys = {k.split(".")[0] for k in flat} - {"runs", "registry", "meta"}
     assert run_keys == set(GOOD)
     vs = VariableSet()
     vs.add("a.b", 1.0, "estimate", "x")

@@ -731,19 +731,24 @@ def run_table(runs: list[Run]) -> str:
               "executed notebook. {#tbl-run-table}\n")
 
 
-def title_block(runs: list[Run], version: str, contact: str) -> str:
-    """Version, date of the data and contact, shown under the title in both formats."""
+def title_meta(runs: list[Run], version: str, contact: str) -> dict[str, str]:
+    """Title-page texts (``meta.*`` variables): version, date of the data, contact."""
     years = [y for r in runs if r.ok for y in (_design(r.results or {}).get("years") or [])
              if _finite(y)]
     commits = sorted({str(r.run.get("git_commit"))[:12] for r in runs if r.run.get("git_commit")})
     finished = sorted(str(r.run.get("finished"))[:10] for r in runs if r.run.get("finished"))
-    lines = [f"**Version** {version}" + (f", runs from commit `{', '.join(commits)}`" if commits else ""),
-             "**Data** public statistics shipped in `data/raw` (sha256-checked), outcome years "
-             + (f"{_num(min(years), 'year')}–{_num(max(years), 'year')}" if years else "–")
-             + f"; runs executed {finished[-1] if finished else '–'}",
-             f"**Contact** {contact}"]
-    return ("::: {.titleblock}\n" + "  \n".join(lines) + "\n:::\n\n"
-            "::: {.content-visible when-format=\"html\"}\n"
+    return {
+        "version": version + (f" (runs from commit {', '.join(commits)})" if commits else ""),
+        "data": ("public statistics shipped with the repository (sha256-checked), outcome years "
+                 + (f"{_num(min(years), 'year')}–{_num(max(years), 'year')}" if years else "–")
+                 + f"; runs executed {finished[-1] if finished else '–'}"),
+        "contact": contact,
+    }
+
+
+def title_block() -> str:
+    """The HTML-only link to the PDF, under the title."""
+    return ("::: {.content-visible when-format=\"html\"}\n"
             "Other formats: [PDF (report.pdf)](report.pdf){.formats}\n:::\n")
 
 
@@ -824,5 +829,5 @@ def generate(runs: list[Run], vs: VariableSet, site: Path, registry=None, manife
     written.append(atomic.write_text(gen / "size.md", size_table(by_model) + "\n" + headline_rules(by_model)))
     written.append(atomic.write_text(gen / "commands.md", commands_list(commands)))
     written.append(atomic.write_text(gen / "run_table.md", run_table(runs)))
-    written.append(atomic.write_text(gen / "titleblock.md", title_block(runs, version, contact)))
+    written.append(atomic.write_text(gen / "titleblock.md", title_block()))
     return written
