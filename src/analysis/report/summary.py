@@ -149,7 +149,7 @@ def _row_fields(g: GlanceRow, lang: str) -> dict[str, str]:
     if ev.single_unit:
         mbar = NOT_APPLICABLE[lang]
     elif ev.honest_did_done:
-        mbar = fmt_number(ev.breakdown_mbar, 1, lang) if ev.breakdown_mbar is not None else fmt_number(0, 0, lang) + "*"
+        mbar = fmt_number(ev.breakdown_mbar, 1, lang) if ev.breakdown_mbar is not None else fmt_number(0, 0, lang) + "\\*"
     else:
         mbar = "–"
     return {"subject": subject, "estimate": est, "inference": inference,
@@ -181,7 +181,7 @@ def glance_table(rows: list[GlanceRow], lang: str = "en", label: str = "tbl-glan
     cap = TABLE_CAPTIONS[lang]
     if lang == "en" and any(g.verdict.evidence.honest_did_done and g.verdict.evidence.breakdown_mbar is None
                             for g in rows):
-        cap += " 0*: no bound excludes zero."
+        cap += " 0\\*: no bound excludes zero."
     return "\n".join(lines) + f"\n\n: {cap} {{#{label}}}\n"
 
 
