@@ -149,17 +149,12 @@ def _estimates(res: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def headline_estimate(res: dict[str, Any]) -> dict[str, Any] | None:
-    """The run's headline row (schema 2 ``headline`` id, or the row with role ``headline``)."""
-    ests = _estimates(res)
-    hid = res.get("headline")
-    for e in ests:
-        if hid is not None and e.get("id") == hid:
-            return e
-    for e in ests:
-        if e.get("role") == "headline":
-            return e
-    main = [e for e in ests if e.get("role") in (None, "estimate") and _finite(e.get("estimate"))]
-    return main[0] if main else None
+    """The run's headline row, chosen exactly as the verdicts choose it (schema 2: the
+    ``headline`` id or the row with role ``headline``; older results: the most conservative
+    inference run)."""
+    from ..verdicts import _headline_row
+
+    return _headline_row(res)
 
 
 # the name older callers use
@@ -417,7 +412,7 @@ def honest_did_text(hd: Any, res: dict[str, Any]) -> str:
     if hd.get("reason"):
         return f"HonestDiD [@rambachan2023] is not reported: {hd['reason']}."
     b = hd.get("breakdown_mbar")
-    if _finite(b):
+    if _finite(b) and b > 0:
         return (f"HonestDiD [@rambachan2023]: the 95% interval of the 2015–2016 effect keeps excluding zero "
                 f"until post-period trend violations reach M̄ = {_num(b)} times the largest pre-period "
                 "change (the breakdown value; small values mean the conclusion is fragile).")
@@ -436,7 +431,9 @@ def power_text(power: Any, res: dict[str, Any]) -> str:
     draws = power.get("draws")
     how = (f" ({_num(draws, 'count')} placebo assignments to units shaped like the pilot units)"
            if _finite(draws) else "")
-    return (f"Power: the minimum detectable effect (MDE) at {_num(power.get('power', 0.8))} power and "
+    pw = power.get("power", 0.8)
+    pw_text = f"{round(100 * pw):d}%" if _finite(pw) else "80%"
+    return (f"Power: the minimum detectable effect (MDE) at {pw_text} power and "
             f"5% significance is {_num(mde)} {unit_text(res)}{how}; smaller effects would usually go "
             "unnoticed.")
 
@@ -481,6 +478,37 @@ def reading(res: dict[str, Any], vs: VariableSet, prefix: str) -> str:
         out.append("With a single treated unit there is no cluster-robust standard error; inference "
                    "rests on placebo comparisons with the donor municipalities.")
     return " ".join(out)
+
+
+def _legacy_checks(res: dict[str, Any]) -> list[dict[str, Any]]:
+    """Rows of a robustness run written before schema 2 (``robustness.checks``)."""
+    rob = res.get("robustness")
+    checks = rob.get("checks") if isinstance(rob, dict) else None
+    names = {"placebo_adoption_year": "fake pilot start", "leave_one_unit_out": "without pilot unit",
+             "control_pool": "control pool", "baseline": "baseline"}
+    rows = []
+    for c in checks or []:
+        if not isinstance(c, dict) or c.get("check") == "baseline":
+            continue
+        what = f"{names.get(c.get('check'), str(c.get('check')).replace('_', ' '))} {c.get('variant')}"
+        rows.append({"variant": what.replace("_", " "), "estimate": c.get("estimate"),
+                     "ci_low": c.get("ci_low"), "ci_high": c.get("ci_high"), "p_value": c.get("p_value"),
+                     "inference": c.get("inference")})
+    return rows
+
+
+def _first(g: OutcomeRuns, key: str) -> Any:
+    """``key`` of the evaluation run, else of the first robustness run that reports it."""
+    for r in [g.evaluation, *g.robustness]:
+        if r is not None and r.ok:
+            v = (r.results or {}).get(key)
+            if v:
+                return v
+            rob = (r.results or {}).get("robustness")
+            if key == "honest_did" and isinstance(rob, dict) and isinstance(rob.get("breakdown_value"), dict):
+                b = rob["breakdown_value"].get("relative_magnitude_Mbar")
+                return {"breakdown_mbar": b} if _finite(b) and b > 0 else {"rows": rob.get("honest_did")}
+    return None
 
 
 def outcome_section(g: OutcomeRuns, vs: VariableSet, figs: Figures, catalogue, commands: list) -> str:
@@ -565,6 +593,7 @@ def outcome_section(g: OutcomeRuns, vs: VariableSet, figs: Figures, catalogue, c
                            f"{{#tbl-{label(g.model, g.outcome, 'weights')}}}\n")
     # checks: pre-trends, robustness, HonestDiD, power
     rob_rows = [e for r in g.robustness if r.ok for e in _estimates(r.results or {})]
+    rob_rows += [e for r in g.robustness if r.ok for e in _legacy_checks(r.results or {})]
     rob_rows += [e for e in _estimates(res) if e.get("role") in ("robustness", "placebo_year")]
     lines.append("### Pre-trends, robustness and power\n")
     lines.append(pretrend_text(res.get("pretrend"), res) + "\n")
@@ -574,12 +603,8 @@ def outcome_section(g: OutcomeRuns, vs: VariableSet, figs: Figures, catalogue, c
         lines.append(robustness_table(rob_rows, res, rtbl))
     else:
         lines.append("Robustness: no robustness run of this outcome is in the run folder.\n")
-    hd = res.get("honest_did")
-    for r in g.robustness:
-        if r.ok and (r.results or {}).get("honest_did"):
-            hd = (r.results or {})["honest_did"]
-    lines.append(honest_did_text(hd, res) + "\n")
-    lines.append(power_text(res.get("power"), res) + "\n")
+    lines.append(honest_did_text(_first(g, "honest_did"), res) + "\n")
+    lines.append(power_text(_first(g, "power"), res) + "\n")
     if _estimates(res) and ev is not None:
         lines.append("### What the estimate says\n")
         lines.append(reading(res, vs, prefix) + "\n")
@@ -782,11 +807,15 @@ def map_figure(by_model: dict[str, list[OutcomeRuns]], registry, names, figs: Fi
         panels.append((names.get(m, (m,))[0], roles))
     target = figs.site / "pilot_map.png"  # drawn outside _generated; Figures.add copies it in
     map_plot.pilot_map(municipalities, panels, target, regions)
+    with_controls = [t for t, roles in panels if "comparison" in roles.values()]
+    note = ("" if len(with_controls) == len(panels) else
+            " Comparison municipalities are not marked for models whose runs record no analysis frame"
+            " (frame.parquet)" + (f": {', '.join(t for t, _ in panels if t not in with_controls)}."
+                                   if with_controls else "."))
     md, _ = figs.add(target, "fig-pilot-map",
                      "Pilot municipalities (law 1350/2014) and the comparison municipalities of each "
                      "operating model's evaluation runs, on the municipal division of 2023 (regions "
-                     "outlined); where a model has no evaluation run, only its pilot municipalities "
-                     "are marked. Boundaries: National Land Survey of Finland, CC BY 4.0.")
+                     "outlined)." + note + " Boundaries: National Land Survey of Finland, CC BY 4.0.")
     target.unlink()
     return md
 
