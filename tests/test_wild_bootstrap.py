@@ -82,3 +82,34 @@ def test_deterministic_given_seed():
     a = twfe_did(df, seed=1, **kw).to_frame()
     b = twfe_did(df, seed=1, **kw).to_frame()
     assert a.equals(b)
+
+
+def test_chunked_equals_unchunked_and_weights_stated():
+    """Blocks of weight draws give identical results for a seed; the result says which weights
+    and why, and warns with few treated clusters (MacKinnon & Webb 2017, 2018)."""
+    rng = np.random.default_rng(0)
+    n, g = 600, 40
+    codes = rng.integers(0, g, n)
+    X = np.column_stack([(codes < 3).astype(float), rng.normal(size=n)])
+    y = 0.3 * X[:, 0] + X[:, 1] + rng.normal(size=n)
+    full = wild_cluster_bootstrap(X, y, codes, coefs=[0, 1], reps=999, seed=5, chunk=10_000,
+                                  n_treated_clusters=3)
+    small = wild_cluster_bootstrap(X, y, codes, coefs=[0, 1], reps=999, seed=5, chunk=7,
+                                   n_treated_clusters=3)
+    for a, b in zip(full, small):
+        assert (a.p_value, a.ci_low, a.ci_high) == (b.p_value, b.ci_low, b.ci_high)
+    V, _ = draw_weights(g, 999, "rademacher", 5)
+    assert full[0].reps == len(V) == 999
+    assert "Rademacher" in full[0].weights_reason and "40 clusters" in full[0].weights_reason
+    assert any("under-reject" in w for w in full[0].warnings)
+    few = wild_cluster_bootstrap(X[:60], y[:60], codes[:60] % 8, reps=99, seed=1,
+                                 n_treated_clusters=6)[0]
+    assert few.weights == "webb" and "2^8" in few.weights_reason and not few.warnings
+
+
+def test_few_treated_warning_in_estimator_result():
+    df = simulate_panel(n_clusters=30, n_treated_clusters=3, seed=2)
+    r = twfe_did(df, unit="unit", time="year", outcome="y", treated="treated",
+                 cluster="cluster", inference="wild", reps=199, seed=1)
+    assert r.details["wild_bootstrap"]["weights_reason"].startswith("Rademacher")
+    assert any("MacKinnon & Webb" in w and "3 treated of 30" in w for w in r.warnings)

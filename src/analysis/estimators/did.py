@@ -362,16 +362,18 @@ def _finish(design, estimator, inference, params, se, ss, X_raw, k_abs, warnings
 
         fit = fwl_fit(design, X_raw, k_abs)
         res = wild_cluster_bootstrap(fit.X, fit.y, design.cluster_codes, coefs=[0], reps=reps,
-                                     weights=weights, seed=seed, level=level)[0]
+                                     weights=weights, seed=seed, level=level,
+                                     n_treated_clusters=design.n_treated_clusters)[0]
         details["wild_bootstrap"] = res.to_dict()
         details["cluster_se"] = float(se["att"])
         extra["bootstrap_weights"] = res.weights
+        extra["bootstrap_weights_reason"] = res.weights_reason
         pvalues, ci = _override(params, se, "att", res.p_value, res.ci_low, res.ci_high)
         se = se.copy()
         se["att"] = np.nan
         warnings = warnings + [f"wild cluster restricted bootstrap ({res.weights} weights, "
                                f"{res.reps} draws{', enumerated' if res.enumerated else ''}): "
-                               "the coefficient has a p-value and interval but no SE"]
+                               "the coefficient has a p-value and interval but no SE"] + res.warnings
     elif inference == "ri":
         shaped, draws = (None, None)
         if placebo_units is not None:
@@ -587,9 +589,13 @@ class _CrossSection:
             from ..inference.wild_bootstrap import wild_cluster_bootstrap
 
             res = wild_cluster_bootstrap(self.X, self.y, self.codes, coefs=[0], reps=reps,
-                                         weights=weights, seed=seed, level=level)[0]
+                                         weights=weights, seed=seed, level=level,
+                                         n_treated_clusters=design.n_treated_clusters)[0]
             details["wild_bootstrap"] = res.to_dict()
             details["cluster_se"] = float(se["att"])
+            extra["bootstrap_weights"] = res.weights
+            extra["bootstrap_weights_reason"] = res.weights_reason
+            warnings = warnings + res.warnings
             pvalues, ci = _override(params, se, "att", res.p_value, res.ci_low, res.ci_high)
             se = se.copy()
             se["att"] = np.nan

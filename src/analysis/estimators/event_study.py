@@ -115,7 +115,8 @@ def event_study(
 
         res = wild_cluster_bootstrap(fit.X, fit.y, design.cluster_codes,
                                      coefs=range(len(terms)), reps=reps, weights=weights,
-                                     seed=seed, level=level)
+                                     seed=seed, level=level,
+                                     n_treated_clusters=design.n_treated_clusters)
         pvalues = pd.Series(np.nan, index=names)
         ci = pd.DataFrame({"lower": np.nan, "upper": np.nan}, index=names)
         for name, r in zip(cols, res):
@@ -126,6 +127,7 @@ def event_study(
         se[list(cols)] = np.nan
         warnings.append(f"wild cluster restricted bootstrap ({res[0].weights} weights, "
                         f"{res[0].reps} draws); intervals by test inversion, no SEs")
+        warnings.extend(res[0].warnings)
     extra = {"small_sample": ss.describe(), "reference_event_time": ref, "window": window,
              "covariates": list(design.covariates)}
     result = EstimationResult(

@@ -22,7 +22,17 @@ The p-value is symmetric: ``mean(|t*| >= |t|)``.
 Weights: Rademacher (±1); Webb six-point (±√(1/2), ±1, ±√(3/2)), used automatically when there
 are fewer than 12 clusters (Rademacher has only 2^G distinct draws). When the number of distinct
 weight vectors (2^G or 6^G) is at most ``reps``, all of them are enumerated (exact bootstrap).
-With one treated cluster WCR is unreliable (MacKinnon & Webb 2017): the estimators refuse it.
+The result states the weights and why (``weights_reason``).
+
+Few treated clusters (MacKinnon & Webb 2017, "Wild bootstrap inference for wildly different
+cluster sizes", J. Appl. Econometrics 32(2); 2018, "The wild bootstrap for few (treated)
+clusters", Econometrics J. 21(2)): when only ``G1`` of ``G`` clusters are treated, the restricted
+bootstrap (WCR) under-rejects, severely so for ``G1`` below about 5 (its intervals become very
+wide or unbounded) and the unrestricted one over-rejects; with one treated cluster WCR is
+unreliable and the estimators refuse it. Given ``n_treated_clusters``, the result carries that
+warning. Weight draws are processed in blocks, so memory stays bounded (a few hundred MB at
+30,000 clusters and 9,999 draws) and the result does not depend on the block size: the blocks are
+consecutive rows of the same random stream.
 """
 from __future__ import annotations
 
@@ -37,7 +47,11 @@ from .inversion import invert_pvalue
 
 WEIGHTS = ("auto", "rademacher", "webb")
 WEBB_BELOW = 12  # clusters: use Webb weights below this number when weights="auto"
+#: treated clusters below which WCR is known to be unreliable (MacKinnon & Webb 2017, 2018)
+FEW_TREATED_CLUSTERS = 5
 _WEBB_POINTS = np.array([-np.sqrt(1.5), -1.0, -np.sqrt(0.5), np.sqrt(0.5), 1.0, np.sqrt(1.5)])
+#: elements (draws x clusters) of one block of weights
+_BLOCK_ELEMENTS = 2 ** 22
 
 
 @dataclass
@@ -55,13 +69,17 @@ class WildBootstrapResult:
     enumerated: bool
     level: float = 0.95
     extra: dict = field(default_factory=dict)
+    weights_reason: str = ""
+    warnings: list[str] = field(default_factory=list)
+    n_treated_clusters: int | None = None
 
     def to_dict(self) -> dict:
         return {
             "estimate": self.estimate, "p_value": self.p_value, "ci_low": self.ci_low,
             "ci_high": self.ci_high, "null": self.null, "weights": self.weights,
-            "reps": self.reps, "n_clusters": self.n_clusters, "enumerated": self.enumerated,
-            "level": self.level,
+            "weights_reason": self.weights_reason, "reps": self.reps,
+            "n_clusters": self.n_clusters, "n_treated_clusters": self.n_treated_clusters,
+            "enumerated": self.enumerated, "level": self.level, "warnings": list(self.warnings),
         }
 
 
@@ -73,15 +91,56 @@ def resolve_weights(weights: str, n_clusters: int) -> str:
     return weights
 
 
+def weights_reason(requested: str, scheme: str, n_clusters: int, enumerated: bool) -> str:
+    """Why these weights (stated in every result)."""
+    if requested != "auto":
+        why = f"{scheme} weights as requested"
+    elif scheme == "webb":
+        why = (f"Webb six-point weights: {n_clusters} clusters (< {WEBB_BELOW}); Rademacher weights "
+               f"give only 2^{n_clusters} = {2 ** n_clusters} distinct bootstrap samples, too few "
+               "for a smooth bootstrap distribution (Webb 2023; MacKinnon & Webb 2018)")
+    else:
+        why = (f"Rademacher weights: {n_clusters} clusters (>= {WEBB_BELOW}), enough distinct "
+               "samples; Rademacher is the recommended default (Davidson & Flachaire 2008; "
+               "MacKinnon & Webb 2017)")
+    if enumerated:
+        why += "; every distinct weight vector enumerated (exact bootstrap distribution)"
+    return why
+
+
+def few_treated_warning(n_treated: int | None, n_clusters: int) -> list[str]:
+    if n_treated is None or n_treated >= FEW_TREATED_CLUSTERS:
+        return []
+    return [f"{n_treated} treated of {n_clusters} clusters: the wild cluster restricted bootstrap "
+            "is known to under-reject with this few treated clusters (MacKinnon & Webb 2017, "
+            "2018), with very wide or unbounded intervals; read it with the size table and "
+            "prefer randomization inference over placebo units"]
+
+
+def _n_distinct(n_points: int, n_clusters: int) -> float:
+    return float(n_points) ** n_clusters
+
+
+def iter_weights(n_clusters: int, reps: int, weights: str, seed: int, chunk: int):
+    """Blocks of the ``B x G`` weight matrix of :func:`draw_weights` (same rows, same random
+    stream); yields ``(block, enumerated)``."""
+    points = np.array([-1.0, 1.0]) if weights == "rademacher" else _WEBB_POINTS
+    chunk = max(1, int(chunk))
+    if _n_distinct(len(points), n_clusters) <= reps:
+        grid = np.array(list(itertools.product(range(len(points)), repeat=n_clusters)))
+        for start in range(0, len(grid), chunk):
+            yield points[grid[start:start + chunk]], True
+        return
+    rng = np.random.default_rng(seed)
+    for start in range(0, reps, chunk):
+        m = min(chunk, reps - start)
+        yield points[rng.integers(0, len(points), size=(m, n_clusters))], False
+
+
 def draw_weights(n_clusters: int, reps: int, weights: str, seed: int) -> tuple[np.ndarray, bool]:
     """``B x G`` weight matrix; full enumeration when it has at most ``reps`` rows."""
-    points = np.array([-1.0, 1.0]) if weights == "rademacher" else _WEBB_POINTS
-    n_distinct = len(points) ** n_clusters
-    if n_distinct <= reps:
-        grid = np.array(list(itertools.product(range(len(points)), repeat=n_clusters)))
-        return points[grid], True
-    rng = np.random.default_rng(seed)
-    return points[rng.integers(0, len(points), size=(reps, n_clusters))], False
+    blocks = list(iter_weights(n_clusters, reps, weights, seed, chunk=max(reps, 1)))
+    return np.concatenate([b for b, _ in blocks]), blocks[0][1]
 
 
 def _cluster_sum(values: np.ndarray, codes: np.ndarray, g: int) -> np.ndarray:
@@ -105,29 +164,35 @@ def wild_cluster_bootstrap(
     seed: int = 0,
     level: float = 0.95,
     ci: bool = True,
+    n_treated_clusters: int | None = None,
+    chunk: int | None = None,
 ) -> list[WildBootstrapResult]:
     """WCR bootstrap for each coefficient index in ``coefs`` of the OLS of ``y`` on ``X``.
 
     ``X`` and ``y`` are already partialled of absorbed effects; ``clusters`` are labels or codes
     per row. Returns one :class:`WildBootstrapResult` per coefficient (same weight draws).
+    ``n_treated_clusters`` (optional) adds the few-treated-clusters warning. ``chunk``: draws per
+    block (default: as many as fit in about 32 MB of weights); the result does not depend on it.
     """
     X = np.asarray(X, dtype=float)
     y = np.asarray(y, dtype=float)
     if X.ndim == 1:
         X = X[:, None]
     _, codes = np.unique(np.asarray(clusters), return_inverse=True)
+    codes = codes.ravel()
     g = int(codes.max()) + 1
     if g < 2:
         raise InputError("the wild cluster bootstrap needs at least 2 clusters")
     if reps < 1:
         raise InputError(f"reps must be positive, got {reps}")
     scheme = resolve_weights(weights, g)
-    V, enumerated = draw_weights(g, int(reps), scheme, seed)
+    if chunk is None:
+        chunk = max(1, _BLOCK_ELEMENTS // g)
     XtXi = np.linalg.pinv(X.T @ X)
     beta = XtXi @ (X.T @ y)
     resid = y - X @ beta
     alpha = 1 - level
-    out = []
+    prepared = []
     for k in coefs:
         a = X @ XtXi[k]  # k-th row of (X'X)^-1 X'
         se_unres = np.sqrt(np.sum(_cluster_sum(a * resid, codes, g) ** 2))
@@ -143,15 +208,29 @@ def wild_cluster_bootstrap(
         c0, c1 = _cluster_sum(a * u0, codes, g), _cluster_sum(a * u1, codes, g)
         Q0 = _cluster_sum(X * u0[:, None], codes, g) @ XtXi  # G x K (symmetric XtXi)
         Q1 = _cluster_sum(X * u1[:, None], codes, g) @ XtXi
-        N0, N1 = V @ c0, V @ c1
-        S0 = V * c0 - (V @ Q0) @ P.T
-        S1 = V * c1 - (V @ Q1) @ P.T
-        D00 = np.einsum("bg,bg->b", S0, S0)
-        D01 = np.einsum("bg,bg->b", S0, S1)
-        D11 = np.einsum("bg,bg->b", S1, S1)
+        prepared.append((k, se_unres, P, c0, c1, Q0, Q1, {n: [] for n in
+                                                          ("N0", "N1", "D00", "D01", "D11")}))
+    n_draws = 0
+    enumerated = False
+    for V, enumerated in iter_weights(g, int(reps), scheme, seed, chunk):
+        n_draws += len(V)
+        for _, _, P, c0, c1, Q0, Q1, acc in prepared:
+            S0 = V * c0 - (V @ Q0) @ P.T
+            S1 = V * c1 - (V @ Q1) @ P.T
+            acc["N0"].append(V @ c0)
+            acc["N1"].append(V @ c1)
+            acc["D00"].append(np.einsum("bg,bg->b", S0, S0))
+            acc["D01"].append(np.einsum("bg,bg->b", S0, S1))
+            acc["D11"].append(np.einsum("bg,bg->b", S1, S1))
+    reason = weights_reason(weights, scheme, g, enumerated)
+    warn = few_treated_warning(n_treated_clusters, g)
+    out = []
+    for k, se_unres, _, _, _, _, _, acc in prepared:
+        N0, N1, D00, D01, D11 = (np.concatenate(acc[n]) for n in ("N0", "N1", "D00", "D01", "D11"))
         bk = float(beta[k])
 
-        def pvalue(b0: float) -> float:
+        def pvalue(b0: float, N0=N0, N1=N1, D00=D00, D01=D01, D11=D11, bk=bk,
+                   se_unres=se_unres) -> float:
             t_obs = abs(bk - b0) / se_unres
             num = N0 - b0 * N1
             den = np.sqrt(np.maximum(D00 - 2 * b0 * D01 + b0 * b0 * D11, 0.0))
@@ -165,6 +244,8 @@ def wild_cluster_bootstrap(
         if ci:
             lo, hi = invert_pvalue(pvalue, bk, se_unres, alpha=alpha)
         out.append(
-            WildBootstrapResult(bk, p, lo, hi, null, scheme, len(V), g, enumerated, level)
+            WildBootstrapResult(bk, p, lo, hi, null, scheme, n_draws, g, enumerated, level,
+                                weights_reason=reason, warnings=list(warn),
+                                n_treated_clusters=n_treated_clusters)
         )
     return out
