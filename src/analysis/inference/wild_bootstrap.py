@@ -117,8 +117,9 @@ def few_treated_warning(n_treated: int | None, n_clusters: int) -> list[str]:
             "prefer randomization inference over placebo units"]
 
 
-def _n_distinct(n_points: int, n_clusters: int) -> float:
-    return float(n_points) ** n_clusters
+def _enumerable(n_points: int, n_clusters: int, reps: int) -> bool:
+    """True when ``n_points ** n_clusters <= reps`` (all weight vectors can be enumerated)."""
+    return n_clusters * np.log(n_points) <= np.log(max(reps, 1)) + 1e-9 and n_points ** n_clusters <= reps
 
 
 def iter_weights(n_clusters: int, reps: int, weights: str, seed: int, chunk: int):
@@ -126,7 +127,7 @@ def iter_weights(n_clusters: int, reps: int, weights: str, seed: int, chunk: int
     stream); yields ``(block, enumerated)``."""
     points = np.array([-1.0, 1.0]) if weights == "rademacher" else _WEBB_POINTS
     chunk = max(1, int(chunk))
-    if _n_distinct(len(points), n_clusters) <= reps:
+    if _enumerable(len(points), n_clusters, reps):
         grid = np.array(list(itertools.product(range(len(points)), repeat=n_clusters)))
         for start in range(0, len(grid), chunk):
             yield points[grid[start:start + chunk]], True
