@@ -30,36 +30,59 @@ def register(subparsers) -> None:
     parser.set_defaults(func=main)
 
 
+#: what the default panel is built from: a newer file means the panel is out of date
+PANEL_INPUTS = ("data/raw", "data/reference", "data/fetched_sources.yaml", "src/analysis/panel.py",
+                "src/analysis/sources.py", "src/analysis/outcomes.py", "src/analysis/municipalities.py",
+                "src/analysis/registry.py", "src/analysis/raw.py")
+
+
+def _newest_input(root) -> tuple[float, str | None]:
+    from pathlib import Path
+
+    newest, name = 0.0, None
+    for rel in PANEL_INPUTS:
+        path = Path(root) / rel
+        files = [p for p in path.rglob("*") if p.is_file()] if path.is_dir() else [path] if path.is_file() else []
+        for f in files:
+            m = f.stat().st_mtime
+            if m > newest:
+                newest, name = m, str(f.relative_to(root))
+    return newest, name
+
+
 def check_panel(panel: str | None, log=print) -> None:
-    """The panel must exist and be readable before any notebook starts; the default panel is
-    built (``kuntakokeilu panel``) when it is missing."""
+    """The panel must exist and be a Parquet file before any notebook starts. The default panel
+    is built (``kuntakokeilu panel``) when it is missing or older than its inputs (raw data,
+    reference files, the data-layer code)."""
     from pathlib import Path
 
     from .. import paths
     from ..errors import InputError
 
     path = Path(panel) if panel else paths.PANEL_FILE
+    build = None
     if not path.is_file():
         if panel:
             raise InputError(f"panel file not found: {path}; build it with `kuntakokeilu panel --out {path}` "
                              "or leave out --panel to use data/processed/panel.parquet")
-        log(f">> run: no panel at {path}; building it first (kuntakokeilu panel)")
+        build = f"no panel at {path}"
+    elif not panel:
+        newest, name = _newest_input(paths.ROOT)
+        if newest > path.stat().st_mtime:
+            build = f"the panel is older than {name}"
+    if build:
+        log(f">> run: {build}; building it first (kuntakokeilu panel)")
         from ..live.config import configured_series
         from ..panel import build_panel
 
         build_panel(extra_series=configured_series(), out_path=None,
                     log=lambda m: log(f">> panel: {m}"))
-    try:
-        import pyarrow.parquet as pq
-
-        names = pq.read_schema(path).names
-    except Exception as exc:
-        raise InputError(f"the panel {path} is not a readable Parquet file ({exc}); rebuild it with "
-                         "`kuntakokeilu panel`") from None
-    missing = [c for c in ("kunta", "year") if c not in names]
-    if missing:
-        raise InputError(f"the panel {path} lacks the column(s) {', '.join(missing)}; rebuild it with "
-                         "`kuntakokeilu panel`")
+    with path.open("rb") as fh:
+        head = fh.read(4)
+        fh.seek(-4, 2) if path.stat().st_size >= 8 else None
+        tail = fh.read(4)
+    if head != b"PAR1" or tail != b"PAR1":
+        raise InputError(f"the panel {path} is not a Parquet file; rebuild it with `kuntakokeilu panel`")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -80,14 +103,13 @@ def main(args: argparse.Namespace) -> int:
     from ..pipeline.parameters import default_domains
     from ..pipeline.runner import _prepare, run_plan, runs_dir
 
-    domains = default_domains(args.panel)
     if args.check:
-        _prepare(entries, args.build_dir, args.panel, domains)
+        _prepare(entries, args.build_dir, args.panel, default_domains(args.panel))
         print(f"plan OK: {len(entries)} run(s) validated")
         return 0
     try:
         outcomes = run_plan(entries, build_dir=args.build_dir, jobs=args.jobs, force=args.force,
-                            panel_path=args.panel, domains=domains)
+                            panel_path=args.panel, domains=lambda: default_domains(args.panel))
     except KeyboardInterrupt as exc:
         outcomes = getattr(exc, "outcomes", None) or []
         stopped = [o.run_id for o in outcomes if o.status == "interrupted"]

@@ -487,20 +487,28 @@ def run_plan(
     jobs: int = 1,
     force: bool = False,
     panel_path: str | os.PathLike | None = None,
-    domains: Domains | None = None,
+    domains: Domains | Callable[[], Domains] | None = None,
     kernel_name: str = KERNEL_NAME,
     progress: bool = True,
     on_done: Callable[[RunOutcome], None] | None = None,
 ) -> list[RunOutcome]:
     """Validate, then execute the runs (``jobs`` in parallel); return one outcome per run.
 
+    ``domains`` may be a function returning them, called only when some run must execute.
     Raises :class:`InputError` (before writing anything) if any run's parameters are invalid or
     another runner holds the build folder. On Ctrl-C / SIGTERM every worker and kernel is stopped
     within seconds, the runs in progress are recorded as interrupted (in ``_attempts/``), and
     :class:`KeyboardInterrupt` is raised (its ``outcomes`` attribute lists every run's state).
     """
     entries = plan.entries if isinstance(plan, Plan) else list(plan)
-    tasks = _prepare(entries, build_dir, panel_path, domains)
+    if callable(domains):
+        # domain values need pandas and the panel (about a second): a rerun whose every run is
+        # unchanged skips them, as its inputs (parameters, panel, code) were validated when it ran
+        tasks = _prepare(entries, build_dir, panel_path, None)
+        if force or not all(is_up_to_date(t) for t in tasks):
+            tasks = _prepare(entries, build_dir, panel_path, domains())
+    else:
+        tasks = _prepare(entries, build_dir, panel_path, domains)
     build = runs_dir(build_dir).parent
     outcomes: dict[str, RunOutcome] = {}
     todo = []
