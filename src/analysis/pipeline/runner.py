@@ -256,12 +256,12 @@ def _remove(path: Path) -> None:
 
 
 def _replace_dir(source: Path, target: Path) -> None:
-    """Move ``source`` onto ``target``: rename the old target aside, rename, remove the old."""
+    """Move ``source`` onto ``target``: rename the old target aside (next to ``source``, in the
+    staging folder), rename, remove the old."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    old = target.parent / STAGING / f"{target.name}.old"
+    old = source.parent / f"{target.name}.old"
     _remove(old)
     if target.exists():
-        old.parent.mkdir(parents=True, exist_ok=True)
         os.replace(target, old)
     os.replace(source, target)
     _remove(old)

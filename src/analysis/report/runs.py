@@ -40,7 +40,8 @@ class Run:
     figures: list[Path] = field(default_factory=list)
     tables: list[Path] = field(default_factory=list)
     #: why the plan's run has no usable output (``None`` when it has): "missing" (no run.json),
-    #: "stale" (run.json of other parameters), "failed", "interrupted"; only in a partial draft
+    #: "stale" (run.json of other parameters), "failed", "interrupted", "no_results" (ran without
+    #: writing results.json); only in a partial draft
     missing_reason: str | None = None
 
     @property
@@ -58,6 +59,8 @@ class Run:
         """"ok", "failed", "interrupted" or "missing" (also for a stale folder)."""
         if self.missing_reason in ("missing", "stale"):
             return "missing"
+        if self.missing_reason == "no_results":
+            return "failed"
         return str(self.run.get("status") or "missing")
 
     @property
@@ -176,7 +179,7 @@ def load_plan_runs(runs_dir: str | Path, plan: "Plan", *, allow_missing: bool = 
         elif run.run.get("status") != "ok":
             reason = str(run.run.get("status") or "failed")
         elif run.results is None:
-            reason = "failed"
+            reason = "no_results"
         else:
             attempt = _latest_attempt(runs_dir, run_id)
             if attempt and attempt.get("parameters_sha256") == entry.parameters_sha256 \
@@ -213,4 +216,5 @@ _REASONS = {
     "stale": "run folder from other parameters",
     "failed": "failed",
     "interrupted": "interrupted",
+    "no_results": "ran but wrote no results.json",
 }
