@@ -1,0 +1,444 @@
+"""Run a multiverse: expand the grid, build the frames, estimate every specification and its
+placebo draws as Dask tasks, and write ``specifications.parquet``, ``summary.json`` and
+``frames/`` all-or-nothing.
+
+Scheduling: by default a ``LocalCluster`` on this machine (``workers`` processes, one thread
+each); ``scheduler="tcp://HOST:PORT"`` sends the same tasks to an existing cluster (e.g. one
+started by dask-jobqueue on an HPC system); ``scheduler="inline"`` runs them one after another
+in this process. Frames and placebo assignments are scattered to the workers once. Every
+random draw is seeded from content (a specification's seed hashes its choices; the joint
+test's seed is the grid's), so the files do not depend on where the tasks ran.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+from .. import registry
+from ..errors import InputError, choices_message
+from . import frames as frames_mod
+from .estimate import EstimateCall, outcome_column
+from .grid import CHOICES, Candidate, Grid, Specification, expand, load_grid
+from .joint import clean, curve_summary, joint_test
+from .placebo import describe_construction, draw_assignments
+
+SCHEMA = 1
+#: placebo draws per task
+BLOCK = 500
+
+
+# ------------------------------------------------------------------------------------------
+# tasks (module-level functions: they run on Dask workers)
+# ------------------------------------------------------------------------------------------
+def estimate_task(call: EstimateCall, frame: pd.DataFrame) -> dict[str, Any]:
+    """One specification's own estimate; a design the estimator refuses is recorded."""
+    from .estimate import estimate_row
+
+    try:
+        return {"status": "estimated", "reason": None, **estimate_row(call, frame)}
+    except InputError as exc:
+        return {"status": "skipped", "reason": f"{call.method}: {exc}"}
+
+
+def placebo_task(estimator: str, outcome: str, covariates: tuple, frame: pd.DataFrame,
+                 donor: pd.DataFrame, pool: list[str], assign: np.ndarray, start: int,
+                 stop: int) -> np.ndarray:
+    """The specification's estimates on placebo draws ``start:stop``."""
+    from .placebo import SpecPanel, placebo_estimates
+
+    panel = SpecPanel(frame, donor, pool, outcome, covariates)
+    return placebo_estimates(estimator, panel, assign[start:stop])
+
+
+# ------------------------------------------------------------------------------------------
+# executors
+# ------------------------------------------------------------------------------------------
+class InlineExecutor:
+    """Runs tasks in this process, in submission order (tests, one-core benchmarks)."""
+
+    def scatter(self, obj):
+        return obj
+
+    def submit(self, fn, *args):
+        return fn(*args)
+
+    def results(self, futures, on_done):
+        out = []
+        for f in futures:
+            out.append(f)
+            on_done()
+        return out
+
+    def close(self):
+        pass
+
+
+class DaskExecutor:
+    def __init__(self, scheduler: str | None, workers: int):
+        from distributed import Client, LocalCluster
+
+        self.cluster = None
+        if scheduler is None:
+            self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                        dashboard_address=None)
+            self.client = Client(self.cluster)
+        else:
+            try:
+                self.client = Client(scheduler, timeout="15s")
+            except (OSError, TimeoutError, ValueError) as exc:
+                raise InputError(f"cannot connect to the Dask scheduler at {scheduler!r}: {exc}; "
+                                 "give --scheduler tcp://HOST:PORT of a running scheduler, or omit "
+                                 "it for a local cluster") from exc
+
+    def scatter(self, obj):
+        return self.client.scatter(obj, broadcast=False, hash=False)
+
+    def submit(self, fn, *args):
+        return self.client.submit(fn, *args, pure=False)
+
+    def results(self, futures, on_done):
+        from distributed import as_completed
+
+        for _ in as_completed(futures):
+            on_done()
+        return self.client.gather(futures)
+
+    def close(self):
+        self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+
+
+def _executor(scheduler: str | None, workers: int):
+    if scheduler == "inline":
+        return InlineExecutor()
+    if scheduler is not None and not str(scheduler).startswith(("tcp://", "tls://", "inproc://", "ucx://")):
+        raise InputError(f"invalid --scheduler {scheduler!r}; valid choices: tcp://HOST:PORT (or "
+                         "tls://...) of a running Dask scheduler, 'inline', or none for a local cluster")
+    if workers < 1:
+        raise InputError(f"--workers must be at least 1, got {workers}")
+    return DaskExecutor(scheduler, workers)
+
+
+class Progress:
+    """Number of tasks done and the estimated time left, at most every ``every`` seconds."""
+
+    def __init__(self, total: int, label: str, write: Callable[[str], None] | None, every: float = 2.0):
+        self.total, self.label, self.write, self.every = total, label, write, every
+        self.done = 0
+        self.start = time.monotonic()
+        self.last = -1e9
+
+    def step(self) -> None:
+        self.done += 1
+        now = time.monotonic()
+        if self.write and (now - self.last >= self.every or self.done == self.total):
+            self.last = now
+            elapsed = now - self.start
+            left = elapsed / self.done * (self.total - self.done)
+            self.write(f"{self.label}: {self.done}/{self.total} tasks done, "
+                       f"{elapsed:.0f} s elapsed, about {left:.0f} s left")
+
+
+# ------------------------------------------------------------------------------------------
+# the run
+# ------------------------------------------------------------------------------------------
+@dataclass
+class Plan:
+    """Validated inputs of a run."""
+
+    model: str
+    outcomes: list[str]
+    grid: Grid
+
+
+def check_inputs(model: str, outcome: str | None, grid_path=None) -> Plan:
+    from ..outcomes import outcomes_of
+
+    if model not in registry.models():
+        raise InputError(choices_message("model", model, registry.models()))
+    valid = outcomes_of(model, include_secondary=True)
+    if outcome is not None and outcome not in valid:
+        raise InputError(choices_message(f"outcome of {model}", outcome, valid))
+    outcomes = [outcome] if outcome else (outcomes_of(model) or valid)
+    return Plan(model, outcomes, load_grid(grid_path))
+
+
+def ensure_panel(log=None) -> pd.DataFrame:
+    """The validated panel; built from the shipped raw data first if it is missing."""
+    from .. import paths
+    from ..panel import build_panel, load_panel
+
+    if not paths.PANEL_FILE.exists():
+        from ..live.config import configured_series
+
+        if log:
+            log("building the panel from data/raw (kuntakokeilu panel)")
+        build_panel(extra_series=configured_series(), log=(lambda m: None))
+    return load_panel()
+
+
+def _outcome_years(panel: pd.DataFrame, outcome: str) -> tuple[int, int] | None:
+    years = panel.loc[panel[outcome].notna(), "year"]
+    return (int(years.min()), int(years.max())) if len(years) else None
+
+
+def run_multiverse(model: str, outcome: str | None = None, *, out_dir: str | os.PathLike,
+                   grid: str | os.PathLike | None = None, scheduler: str | None = None,
+                   workers: int = 2, panel: pd.DataFrame | None = None,
+                   log: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Run the grid for ``model`` (all its outcomes unless ``outcome``) into ``out_dir``;
+    return the summary. Nothing is written unless the whole run succeeds."""
+    plan = check_inputs(model, outcome, grid)
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InputError(f"--out {out_dir} exists and is not a folder")
+    executor = _executor(scheduler, workers)
+    try:
+        panel = ensure_panel(log) if panel is None else panel
+        rows, summaries, frame_files = _run(plan, panel, executor, log)
+    finally:
+        executor.close()
+    _write_outputs(out_dir, rows, summaries, frame_files, plan)
+    if log:
+        n_est = int((rows["status"] == "estimated").sum())
+        log(f"wrote {out_dir}/specifications.parquet ({len(rows)} specifications, {n_est} estimated), "
+            f"summary.json and {len(frame_files)} frames")
+    return json.loads((out_dir / "summary.json").read_text())
+
+
+def _run(plan: Plan, panel: pd.DataFrame, executor, log):
+    settings = plan.grid.settings
+    n_treated_clusters = len(registry.units(plan.model))
+    all_rows: list[dict] = []
+    summaries: dict[str, dict] = {}
+    frame_files: dict[str, pd.DataFrame] = {}
+    for outcome in plan.outcomes:
+        if outcome not in panel.columns:
+            raise InputError(choices_message("panel column", outcome, panel.columns))
+        candidates = expand(plan.grid, plan.model, outcome,
+                            outcome_years=_outcome_years(panel, outcome),
+                            n_treated_clusters=n_treated_clusters, panel_columns=set(panel.columns),
+                            breaks_supported=frames_mod.breaks_supported())
+        rows, summary = _run_outcome(plan, outcome, candidates, panel, executor, settings,
+                                     frame_files, log)
+        all_rows.extend(rows)
+        summaries[outcome] = summary
+    table = pd.DataFrame(all_rows)
+    return table, summaries, frame_files
+
+
+def _run_outcome(plan, outcome, candidates: list[Candidate], panel, executor, settings,
+                 frame_files, log):
+    runnable = [c.spec for c in candidates if c.reason is None]
+    reasons: dict[Specification, str | None] = {c.spec: c.reason for c in candidates}
+    # frames: one per distinct key; donors (default pool, same window) for the placebo draws
+    built: dict[tuple, pd.DataFrame] = {}
+    for spec in runnable:
+        key = spec.frame_key
+        if key not in built:
+            frame, why = frames_mod.build_frame(panel, key)
+            built[key] = why if frame is None else frame
+    for spec in runnable:
+        f = built[spec.frame_key]
+        if isinstance(f, str):
+            reasons[spec] = f
+        elif spec.transform == "log":
+            reasons[spec] = frames_mod.log_reason(f, outcome)
+    runnable = [s for s in runnable if reasons[s] is None]
+    joint_specs = [s for s in runnable if s.estimator in settings["joint_estimators"]]
+    donors: dict[tuple, pd.DataFrame] = {}
+    for spec in joint_specs:
+        dkey = (spec.model, outcome, "default", spec.start_year, spec.end_year, spec.covariates, spec.breaks)
+        if dkey not in donors:
+            donors[dkey] = built[dkey] if isinstance(built.get(dkey), pd.DataFrame) else frames_mod.build_frame(panel, dkey)[0]
+    columns = sorted({outcome_column(s) for s in joint_specs})
+    pool = _placebo_pool(list(donors.values()), columns) if joint_specs else []
+    if joint_specs and len(pool) < 3:
+        joint_specs = []
+    seed = _joint_seed(settings["seed"], plan.model, outcome)
+    sizes = _treated_cluster_sizes(next((f for f in built.values() if isinstance(f, pd.DataFrame)), None))
+    assign = (draw_assignments(pool, sizes, settings["placebo_draws"], seed) if joint_specs
+              else np.zeros((0, 0), dtype=np.int16))
+
+    # tasks
+    scattered = {key: executor.scatter(f) for key, f in built.items() if isinstance(f, pd.DataFrame)}
+    donor_sc = {k: scattered[k] if k in scattered else executor.scatter(f)
+                for k, f in donors.items() if f is not None}
+    assign_sc = executor.scatter(assign) if joint_specs else None
+    pool_sc = executor.scatter(pool) if joint_specs else None
+    est_futures = []
+    for spec in runnable:
+        call = EstimateCall.for_spec(spec, settings)
+        est_futures.append(executor.submit(estimate_task, call, scattered[spec.frame_key]))
+    draw_futures: list[tuple[Specification, Any]] = []
+    n_draws = assign.shape[0]
+    for spec in joint_specs:
+        dkey = (spec.model, outcome, "default", spec.start_year, spec.end_year, spec.covariates, spec.breaks)
+        for start in range(0, n_draws, BLOCK):
+            fut = executor.submit(placebo_task, spec.estimator, outcome_column(spec), spec.covariates,
+                                  scattered[spec.frame_key], donor_sc[dkey], pool_sc, assign_sc,
+                                  start, min(start + BLOCK, n_draws))
+            draw_futures.append((spec, fut))
+    progress = Progress(len(est_futures) + len(draw_futures), f"multiverse {plan.model} / {outcome} "
+                        f"({len(runnable)} specifications, {n_draws} placebo draws)", log)
+    est_results = executor.results(est_futures, progress.step)
+    draw_results = executor.results([f for _, f in draw_futures], progress.step)
+
+    # rows in grid order
+    by_spec = dict(zip(runnable, est_results))
+    rows = []
+    for c in candidates:
+        spec = c.spec
+        row = {"spec_id": spec.spec_id, "model": spec.model, "outcome": spec.outcome}
+        for ch in CHOICES:
+            row[ch] = spec.covariates_label if ch == "covariates" else getattr(spec, ch)
+        res = by_spec.get(spec)
+        if res is None:
+            row.update(status="skipped", reason=reasons[spec])
+        else:
+            row.update(res)
+        if row["status"] == "estimated":
+            row["frame"] = frames_mod.frame_name(spec.frame_key)
+            row["command"] = EstimateCall.for_spec(spec, settings).command(row["frame"])
+            frame_files[row["frame"]] = built[spec.frame_key]
+        rows.append(row)
+    table = _typed(pd.DataFrame(rows))
+
+    # joint test: observed estimates + placebo draws per specification
+    draws: dict[Specification, list] = {}
+    for (spec, _), values in zip(draw_futures, draw_results):
+        draws.setdefault(spec, []).append(values)
+    estimated = {s for s, r in by_spec.items() if r["status"] == "estimated"}
+    cols, ids = [], []
+    for spec in joint_specs:
+        if spec not in estimated:
+            continue
+        column = np.r_[by_spec[spec]["estimate"], np.concatenate(draws[spec])]
+        if np.all(np.isfinite(column)):
+            cols.append(column)
+            ids.append(spec.spec_id)
+    B = np.column_stack(cols) if cols else np.zeros((0, 0))
+    joint = joint_test(B, settings["alpha"]) if cols else {"reason": "no specification of the joint "
+                                                                       "test's estimators was estimated"}
+    table["in_joint_test"] = table["spec_id"].isin(ids)
+    if cols:
+        from .joint import rank_pvalues
+
+        p_joint = dict(zip(ids, rank_pvalues(B)[0]))
+        table["placebo_p_value"] = table["spec_id"].map(p_joint).astype(float)
+    else:
+        table["placebo_p_value"] = np.nan
+    skipped = table.loc[table["status"] == "skipped", "reason"].value_counts().sort_index()
+    summary = {
+        "outcome": outcome,
+        "n_specifications": int(len(table)),
+        "n_estimated": int((table["status"] == "estimated").sum()),
+        "n_skipped": int((table["status"] == "skipped").sum()),
+        "skipped_reasons": {str(k): int(v) for k, v in skipped.items()},
+        "curve": curve_summary(table, settings["alpha"]),
+        "joint_test": {**joint, "estimators": list(settings["joint_estimators"]),
+                       "seed": seed, "placebo_units": describe_construction(),
+                       "placebo_pool_size": len(pool),
+                       "treated_cluster_sizes": sizes},
+    }
+    return table.to_dict("records"), summary
+
+
+def _typed(table: pd.DataFrame) -> pd.DataFrame:
+    for col in ("estimate", "se", "ci_low", "ci_high", "p_value"):
+        if col not in table:
+            table[col] = np.nan
+        table[col] = table[col].astype(float)
+    for col in ("inference", "warnings", "frame", "command", "reason"):
+        if col not in table:
+            table[col] = None
+    for col in ("reps", "seed", "n_units", "n_treated_units", "n_clusters", "n_treated_clusters"):
+        if col not in table:
+            table[col] = pd.NA
+        table[col] = table[col].astype("Int64")
+    return table
+
+
+def _placebo_pool(donors: list[pd.DataFrame], columns: list[str]) -> list[str]:
+    """Control municipalities of the default pool present in every donor frame, with every
+    outcome column the joint test uses (a log outcome needs positive values)."""
+    sets = []
+    for d in donors:
+        if d is None:
+            continue
+        ok = d[columns].notna().all(axis=1).groupby(d["kunta"]).all()
+        controls = set(d.loc[d["treated_group"] == 0, "kunta"])
+        sets.append(controls & set(ok.index[ok]))
+    return sorted(set.intersection(*sets)) if sets else []
+
+
+def _treated_cluster_sizes(frame: pd.DataFrame | None) -> list[int]:
+    if frame is None:
+        return []
+    t = frame[frame["treated_group"] == 1].drop_duplicates("kunta")
+    return sorted((int(n) for n in t.groupby("cluster").size()), reverse=True)
+
+
+def _joint_seed(seed: int, model: str, outcome: str) -> int:
+    import hashlib
+
+    h = hashlib.sha256(f"{seed}|{model}|{outcome}".encode()).hexdigest()
+    return int(h[:8], 16) % (2**31 - 1)
+
+
+def _write_outputs(out_dir: Path, rows: pd.DataFrame, summaries: dict, frame_files: dict,
+                   plan: Plan) -> None:
+    rows = _typed(rows.copy())
+    order = ["spec_id", "model", "outcome", *CHOICES, "status", "reason", "estimate", "se",
+             "ci_low", "ci_high", "p_value", "inference", "reps", "seed", "placebo_p_value",
+             "in_joint_test", "n_units", "n_treated_units", "n_clusters", "n_treated_clusters",
+             "frame", "command", "warnings"]
+    rows = rows[order + [c for c in rows.columns if c not in order]]
+    rows["in_joint_test"] = rows["in_joint_test"].fillna(False).astype(bool)
+    summary = clean({
+        "schema": SCHEMA, "kind": "multiverse", "model": plan.model, "outcomes": plan.outcomes,
+        "grid": plan.grid.to_dict() | {"source": Path(plan.grid.source).name},
+        "by_outcome": summaries,
+        "method": "specification curve with a joint test under the null by placebo assignments "
+                  "(Simonsohn, Simmons & Nelson 2020)",
+    })
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        (tmp / frames_mod.FRAME_DIR).mkdir()
+        for name, frame in sorted(frame_files.items()):
+            (tmp / name).write_bytes(frames_mod.frame_bytes(frame))
+        rows.to_parquet(tmp / "specifications.parquet", index=False)
+        (tmp / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n",
+                                          encoding="utf-8")
+        out_dir.mkdir(parents=True, exist_ok=True)
+        # the outputs replace their predecessors by renames; other files in out_dir stay
+        old_frames = out_dir / frames_mod.FRAME_DIR
+        trash = None
+        if old_frames.exists():
+            trash = out_dir / f".{frames_mod.FRAME_DIR}.old-{os.getpid()}"
+            os.replace(old_frames, trash)
+        os.replace(tmp / frames_mod.FRAME_DIR, old_frames)
+        os.replace(tmp / "specifications.parquet", out_dir / "specifications.parquet")
+        os.replace(tmp / "summary.json", out_dir / "summary.json")
+        shutil.rmtree(tmp, ignore_errors=True)
+        if trash is not None:
+            shutil.rmtree(trash, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def log_stderr(message: str) -> None:
+    print(f">> multiverse: {message}", file=sys.stderr, flush=True)

@@ -1,0 +1,109 @@
+"""Multiverse: grid validation, placebo estimates equal the estimators', files and commands."""
+from __future__ import annotations
+
+import json
+import shlex
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.errors import InputError
+from analysis.estimators.did import twfe_did
+from analysis.estimators.event_study import event_study
+from analysis.multiverse import grid as grid_mod
+from analysis.multiverse.estimate import event_study_average
+from analysis.multiverse.joint import joint_test, rank_pvalues
+from analysis.multiverse.placebo import SpecPanel, draw_assignments, placebo_estimates
+
+
+def _panel(n_units=40, years=range(2010, 2019), seed=1, covariate=True):
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n_units):
+        a = rng.normal(100, 10)
+        for t in years:
+            rows.append({"kunta": f"{i:03d}", "year": t, "y": a + 2 * (t - 2010) + rng.normal(0, 3),
+                         "x1": rng.normal(0, 1)})
+    f = pd.DataFrame(rows)
+    treated_units = {"000": "u1", "001": "u1", "002": "u2"}
+    f["treated_group"] = f["kunta"].isin(treated_units).astype(int)
+    f["treated"] = (f["treated_group"].astype(bool) & (f["year"] >= 2015)).astype(int)
+    f["cluster"] = f["kunta"].map(treated_units).fillna(f["kunta"])
+    f["y"] += 5 * f["treated"]
+    return f
+
+
+@pytest.mark.parametrize("covariates", [(), ("x1",)])
+@pytest.mark.parametrize("estimator", ["twfe", "event-study"])
+@pytest.mark.parametrize("restricted", [False, True])
+def test_placebo_estimates_equal_the_estimators(estimator, covariates, restricted):
+    donor = _panel()
+    frame = donor
+    if restricted:  # a smaller control pool: placebo units come from the donor frame
+        frame = donor[donor["treated_group"].eq(1) | donor["kunta"].isin([f"{i:03d}" for i in range(3, 20)])]
+    pool = sorted(donor.loc[donor["treated_group"] == 0, "kunta"].unique())
+    assign = draw_assignments(pool, [2, 1], 4, seed=3)
+    panel = SpecPanel(frame, donor, pool, "y", covariates)
+    got = placebo_estimates(estimator, panel, assign)
+    for d in range(len(assign)):
+        chosen = [pool[j] for j in np.flatnonzero(assign[d])]
+        controls = set(frame.loc[frame["treated_group"] == 0, "kunta"]) - set(chosen)
+        pf = donor[donor["kunta"].isin(controls | set(chosen))].copy()
+        pf["treated"] = (pf["kunta"].isin(chosen) & (pf["year"] >= 2015)).astype(int)
+        pf["cluster"] = pf["kunta"]
+        kw = dict(unit="kunta", time="year", outcome="y", treated="treated",
+                  covariates=list(covariates), cluster="cluster")
+        if estimator == "twfe":
+            want = twfe_did(pf, **kw).params["att"]
+        else:
+            want = event_study_average(event_study(pf, **kw))[0]
+        assert got[d] == pytest.approx(want, rel=1e-9, abs=1e-9)
+
+
+def test_rank_pvalues_and_joint_test_under_exchangeable_draws():
+    rng = np.random.default_rng(0)
+    B = rng.normal(size=(200, 5))
+    P = rank_pvalues(B)
+    assert P.min() == pytest.approx(1 / 200) and P.max() == 1.0
+    out = joint_test(B)
+    assert out["draws"] == 199
+    for stat in out["statistics"].values():
+        assert 0 < stat["p_value"] <= 1
+    B[0] = 10.0  # every specification far out: all joint p-values at their minimum
+    out = joint_test(B)
+    assert out["statistics"]["median_estimate"]["p_value"] == pytest.approx(1 / 200)
+    assert out["statistics"]["share_significant_positive"]["observed"] == 1.0
+
+
+def test_default_grid_loads_and_expands():
+    g = grid_mod.load_grid()
+    cands = grid_mod.expand(g, "integrated_welfare", "social_health_costs_eur_per_capita",
+                            outcome_years=(2008, 2018), n_treated_clusters=8)
+    ok = [c for c in cands if c.reason is None]
+    assert len(ok) >= 100
+    assert len({c.spec.spec_id for c in cands}) == len(cands)
+    reasons = {c.reason for c in cands if c.reason}
+    assert any("population weighting" in r for r in reasons)
+    assert any("synthetic control" in r for r in reasons)
+    # content-derived seeds: same choices, same seed
+    s = ok[0].spec
+    assert grid_mod.Specification(**{**s.__dict__}).seed == s.seed
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ("choices: [1, 2]", "mapping"),
+    ("choices:\n  estimator: [ols]\n", "valid choices"),
+    ("colours: {}\n", "valid choices"),
+    ("settings: {placebo_draws: -3}\n", "positive integer"),
+    ("settings: {joint_estimators: [ols]}\n", "valid choices"),
+    ("choices:\n  estimator: [twfe]\n", "missing"),
+    ("choices: {start_year: [twenty]}\n", "years"),
+    ("models: {nonexistent: {end_year: [2016]}}\n", "valid choices"),
+    (": : :\n", "cannot read"),
+])
+def test_bad_grids_are_refused_with_the_valid_choices(tmp_path, text, fragment):
+    path = tmp_path / "grid.yaml"
+    path.write_text(text)
+    with pytest.raises(InputError, match=fragment):
+        grid_mod.load_grid(path)
