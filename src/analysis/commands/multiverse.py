@@ -33,6 +33,8 @@ def register(subparsers) -> None:
     p.add_argument("--workers", type=int, default=2, help="local cluster: worker processes (default 2)")
     p.add_argument("--out", type=Path, default=None,
                    help="output folder (default: reports/_build/multiverse/MODEL)")
+    p.add_argument("--panel", type=Path, default=None,
+                   help="panel parquet (default: data/processed/panel.parquet, built if missing)")
     p.add_argument("--quiet", action="store_true", help="no progress messages")
     p.set_defaults(func=run)
 
@@ -43,18 +45,21 @@ def run(args) -> int:
 
     out = args.out or paths.BUILD / "multiverse" / args.model
     summary = run_multiverse(args.model, args.outcome, out_dir=out, grid=args.grid,
-                             scheduler=args.scheduler, workers=args.workers,
+                             scheduler=args.scheduler, workers=args.workers, panel_path=args.panel,
                              log=None if args.quiet else log_stderr)
     for outcome, s in summary["by_outcome"].items():
-        curve, joint = s.get("curve", {}), s.get("joint_test", {})
-        line = f"{outcome}: {s['n_estimated']} of {s['n_specifications']} specifications estimated"
-        if curve.get("n_estimated"):
-            line += f", median estimate {curve['median_estimate']:.4g}"
-        stats = joint.get("statistics") or {}
-        if "median_estimate" in stats:
-            line += (f"; joint test over {joint['n_specifications']} specifications x "
-                     f"{joint['draws']} placebo draws: p(median) = {stats['median_estimate']['p_value']:.3g}, "
-                     f"p(share significant) = {stats['share_significant']['p_value']:.3g}")
-        print(line)
+        print(f"{outcome}: {s['n_estimated']} of {s['n_specifications']} specifications estimated")
+        for transform, c in s["curves"].items():
+            curve, joint = c["curve"], c["joint_test"]
+            line = f"  {transform}: {curve.get('n_estimated', 0)} estimated"
+            if curve.get("n_estimated"):
+                line += f", median estimate {curve['median_estimate']:.4g}"
+            stats = joint.get("statistics") or {}
+            if "median_estimate" in stats:
+                line += (f"; joint test ({joint['n_specifications']} specifications x "
+                         f"{joint['draws']} placebo draws): p(median) = "
+                         f"{stats['median_estimate']['p_value']:.3g}, p(share significant) = "
+                         f"{stats['share_significant']['p_value']:.3g}")
+            print(line)
     print(f"output: {out}")
     return 0

@@ -12,6 +12,7 @@ test's seed is the grid's), so the files do not depend on where the tasks ran.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import sys
@@ -90,7 +91,7 @@ class DaskExecutor:
         self.cluster = None
         if scheduler is None:
             self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                        dashboard_address=None)
+                                        dashboard_address=":0", silence_logs=logging.ERROR)
             self.client = Client(self.cluster)
         else:
             try:
@@ -174,11 +175,13 @@ def check_inputs(model: str, outcome: str | None, grid_path=None) -> Plan:
     return Plan(model, outcomes, load_grid(grid_path))
 
 
-def ensure_panel(log=None) -> pd.DataFrame:
-    """The validated panel; built from the shipped raw data first if it is missing."""
+def ensure_panel(log=None, panel_path=None) -> pd.DataFrame:
+    """The validated panel; the default one is built from the shipped raw data if missing."""
     from .. import paths
     from ..panel import build_panel, load_panel
 
+    if panel_path is not None:
+        return load_panel(panel_path)
     if not paths.PANEL_FILE.exists():
         from ..live.config import configured_series
 
@@ -195,7 +198,7 @@ def _outcome_years(panel: pd.DataFrame, outcome: str) -> tuple[int, int] | None:
 
 def run_multiverse(model: str, outcome: str | None = None, *, out_dir: str | os.PathLike,
                    grid: str | os.PathLike | None = None, scheduler: str | None = None,
-                   workers: int = 2, panel: pd.DataFrame | None = None,
+                   workers: int = 2, panel: pd.DataFrame | None = None, panel_path=None,
                    log: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Run the grid for ``model`` (all its outcomes unless ``outcome``) into ``out_dir``;
     return the summary. Nothing is written unless the whole run succeeds."""
@@ -205,7 +208,7 @@ def run_multiverse(model: str, outcome: str | None = None, *, out_dir: str | os.
         raise InputError(f"--out {out_dir} exists and is not a folder")
     executor = _executor(scheduler, workers)
     try:
-        panel = ensure_panel(log) if panel is None else panel
+        panel = ensure_panel(log, panel_path) if panel is None else panel
         rows, summaries, frame_files = _run(plan, panel, executor, log)
     finally:
         executor.close()
@@ -320,25 +323,10 @@ def _run_outcome(plan, outcome, candidates: list[Candidate], panel, executor, se
     for (spec, _), values in zip(draw_futures, draw_results):
         draws.setdefault(spec, []).append(values)
     estimated = {s for s, r in by_spec.items() if r["status"] == "estimated"}
-    cols, ids = [], []
-    for spec in joint_specs:
-        if spec not in estimated:
-            continue
-        column = np.r_[by_spec[spec]["estimate"], np.concatenate(draws[spec])]
-        if np.all(np.isfinite(column)):
-            cols.append(column)
-            ids.append(spec.spec_id)
-    B = np.column_stack(cols) if cols else np.zeros((0, 0))
-    joint = joint_test(B, settings["alpha"]) if cols else {"reason": "no specification of the joint "
-                                                                       "test's estimators was estimated"}
-    table["in_joint_test"] = table["spec_id"].isin(ids)
-    if cols:
-        from .joint import rank_pvalues
+    from .joint import rank_pvalues
 
-        p_joint = dict(zip(ids, rank_pvalues(B)[0]))
-        table["placebo_p_value"] = table["spec_id"].map(p_joint).astype(float)
-    else:
-        table["placebo_p_value"] = np.nan
+    table["in_joint_test"] = False
+    table["placebo_p_value"] = np.nan
     skipped = table.loc[table["status"] == "skipped", "reason"].value_counts().sort_index()
     summary = {
         "outcome": outcome,
@@ -346,12 +334,34 @@ def _run_outcome(plan, outcome, candidates: list[Candidate], panel, executor, se
         "n_estimated": int((table["status"] == "estimated").sum()),
         "n_skipped": int((table["status"] == "skipped").sum()),
         "skipped_reasons": {str(k): int(v) for k, v in skipped.items()},
-        "curve": curve_summary(table, settings["alpha"]),
-        "joint_test": {**joint, "estimators": list(settings["joint_estimators"]),
-                       "seed": seed, "placebo_units": describe_construction(),
-                       "placebo_pool_size": len(pool),
-                       "treated_cluster_sizes": sizes},
+        "placebo_units": describe_construction(), "placebo_pool_size": len(pool),
+        "treated_cluster_sizes": sizes, "joint_seed": seed,
+        "joint_estimators": list(settings["joint_estimators"]),
+        "curves": {},
     }
+    # one curve per outcome scale (level, log): medians of different scales do not mix
+    for transform in [t for t in ("level", "log") if (table["transform"] == t).any()]:
+        cols, ids = [], []
+        for spec in joint_specs:
+            if spec not in estimated or spec.transform != transform:
+                continue
+            column = np.r_[by_spec[spec]["estimate"], np.concatenate(draws[spec])]
+            if np.all(np.isfinite(column)):
+                cols.append(column)
+                ids.append(spec.spec_id)
+        if cols:
+            B = np.column_stack(cols)
+            joint = joint_test(B, settings["alpha"])
+            p_joint = dict(zip(ids, rank_pvalues(B)[0]))
+            hit = table["spec_id"].isin(ids)
+            table.loc[hit, "in_joint_test"] = True
+            table.loc[hit, "placebo_p_value"] = table.loc[hit, "spec_id"].map(p_joint).astype(float)
+        else:
+            joint = {"reason": "no specification of the joint test's estimators was estimated"}
+        summary["curves"][transform] = {
+            "curve": curve_summary(table[table["transform"] == transform], settings["alpha"]),
+            "joint_test": joint,
+        }
     return table.to_dict("records"), summary
 
 
