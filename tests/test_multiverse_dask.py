@@ -16,7 +16,7 @@ import pytest
 from analysis.cli import main
 
 GRID = """
-settings: {placebo_draws: 60, ri_reps: 49, sdid_reps: 5}
+settings: {placebo_draws: 60, ri_reps: 49, sdid_reps: 19}
 choices:
   control_pool: [default, same_region]
   start_year: [2010]

@@ -1,8 +1,8 @@
 """One specification's own estimate, and the ``kuntakokeilu estimate`` command that replays it.
 
-:class:`EstimateCall` holds the values passed to the estimator; the keyword arguments of the
-call and the command line are both rendered from it (:meth:`EstimateCall.kwargs`,
-:meth:`EstimateCall.command`), so the two cannot drift apart. Every estimate is the public
+:meth:`EstimateCall.for_spec` builds the :class:`analysis.spec.EstimateSpec` of a
+specification; the estimate (``fit``) and the command line (``command``) are both rendered
+from it, so the two cannot drift apart. Every estimate is the public
 estimator's (``twfe_did``, ``event_study``, ``synthetic_did``, ``synthetic_control``); the
 event-study average is the mean of its post-period event-time coefficients, with the variance
 ``a'Va`` from the estimator's cluster-robust covariance of those terms.
@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import importlib
 import math
-import shlex
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -56,57 +54,32 @@ def outcome_column(spec: Specification) -> str:
     return spec.outcome if spec.transform == "level" else f"log_{spec.outcome}"
 
 
-@dataclass(frozen=True)
+def _placebo_units_for(method: str) -> str | None:
+    """Placebo units shaped like the pilot units wherever the method's inference draws them."""
+    import inspect
+
+    from ..spec import PLACEBO_UNIT_METHODS, placebo_units_available
+
+    if method not in PLACEBO_UNIT_METHODS or not placebo_units_available():
+        return None
+    module, func, _ = FUNCTIONS[method]
+    fn = getattr(importlib.import_module(module), func)
+    return "nearest" if "placebo_units" in inspect.signature(fn).parameters else None
+
+
 class EstimateCall:
-    """The settings of one ``kuntakokeilu estimate`` run on an analysis frame."""
+    """The settings of one specification's ``kuntakokeilu estimate`` run: an
+    :class:`analysis.spec.EstimateSpec`, which renders both the call and the command."""
 
-    method: str
-    outcome: str
-    covariates: tuple[str, ...]
-    inference: str
-    reps: int | None
-    seed: int
-    unit: str = "kunta"
-    time: str = "year"
-    treated: str = "treated"
-    cluster: str = "cluster"
+    @staticmethod
+    def for_spec(spec: Specification, settings: dict):
+        from ..spec import EstimateSpec
 
-    @classmethod
-    def for_spec(cls, spec: Specification, settings: dict) -> "EstimateCall":
         inference = FUNCTIONS[spec.estimator][2]
         reps = {"twfe": settings["ri_reps"], "sdid": settings["sdid_reps"]}.get(spec.estimator)
-        return cls(method=spec.estimator, outcome=outcome_column(spec), covariates=spec.covariates,
-                   inference=inference, reps=reps, seed=spec.seed)
-
-    def kwargs(self) -> dict[str, Any]:
-        """Keyword arguments of the estimator function, as ``kuntakokeilu estimate`` passes them."""
-        kw: dict[str, Any] = {"unit": self.unit, "time": self.time, "outcome": self.outcome,
-                              "treated": self.treated, "covariates": list(self.covariates),
-                              "cluster": self.cluster, "inference": self.inference,
-                              "seed": self.seed}
-        if self.method in ("twfe",):
-            kw.update(weights="auto", ri_statistic="t")
-        if self.method == "event-study":
-            kw.update(weights="auto")
-        if self.reps is not None:
-            kw["reps"] = self.reps
-        return kw
-
-    def command(self, frame_path: str) -> str:
-        """The ``kuntakokeilu estimate`` command line (``frame_path`` relative to the output)."""
-        parts = ["kuntakokeilu", "estimate", frame_path, "--unit", self.unit, "--time", self.time,
-                 "--outcome", self.outcome, "--treated", self.treated, "--method", self.method]
-        if self.covariates:
-            parts += ["--covariates", ",".join(self.covariates)]
-        parts += ["--cluster", self.cluster, "--inference", self.inference]
-        if self.reps is not None:
-            parts += ["--reps", str(self.reps)]
-        parts += ["--seed", str(self.seed), "--json"]
-        return " ".join(shlex.quote(p) for p in parts)
-
-    def run(self, frame: pd.DataFrame):
-        module, func, _ = FUNCTIONS[self.method]
-        return getattr(importlib.import_module(module), func)(frame, **self.kwargs())
+        return EstimateSpec(method=spec.estimator, outcome=outcome_column(spec),
+                            covariates=spec.covariates, inference=inference, reps=reps,
+                            seed=spec.seed, placebo_units=_placebo_units_for(spec.estimator))
 
 
 def _num(v) -> float:
@@ -138,9 +111,10 @@ def event_study_average(result) -> tuple[float, float, float, float, float]:
     return est, se, est - q * se, est + q * se, p
 
 
-def estimate_row(call: EstimateCall, frame: pd.DataFrame) -> dict[str, Any]:
-    """Run the estimator and return the specification's row values."""
-    result = call.run(frame)
+def estimate_row(call, frame: pd.DataFrame) -> dict[str, Any]:
+    """Run the estimator (``call``: an :class:`analysis.spec.EstimateSpec`) and return the
+    specification's row values."""
+    result = call.fit(frame)
     d = result.design
     if call.method == "event-study":
         est, se, lo, hi, p = event_study_average(result)
@@ -158,6 +132,7 @@ def estimate_row(call: EstimateCall, frame: pd.DataFrame) -> dict[str, Any]:
         n_treated_clusters = int(frame.loc[frame[call.treated] == 1, call.cluster].nunique())
     return {"estimate": est, "se": se, "ci_low": lo, "ci_high": hi, "p_value": p,
             "inference": call.inference, "reps": call.reps, "seed": call.seed,
+            "placebo_units": call.placebo_units,
             "n_units": int(d.n_units), "n_treated_units": int(d.n_treated_units),
             "n_clusters": int(frame[call.cluster].nunique()),
             "n_treated_clusters": int(n_treated_clusters),

@@ -6,6 +6,9 @@ applied to every specification (Simonsohn, Simmons & Nelson 2020, § 4: the same
 for the whole curve): in a specification's placebo frame the placebo units are the treated
 group and that specification's own control set (less the placebo units) the comparison.
 
+Placebo units are shaped like the pilot units (:mod:`analysis.inference.placebo_units`,
+``nearest``: as many placebo units as treated clusters, with the same sizes, each a group of
+neighbouring municipalities), as in every other placebo-based procedure of the project.
 Assignments are drawn over the *placebo pool*: municipalities that are controls of the default
 pool in every window of the grid, so that every draw can be applied to every specification.
 
@@ -23,37 +26,54 @@ import pandas as pd
 from .. import study
 from ..errors import InputError
 
-#: how placebo units are built until ``analysis.inference.placebo_units`` is available
+#: without coordinates in the frames: each treated cluster is replaced by one control municipality
 INTERIM_CONSTRUCTION = "cluster"
 
 
-def placebo_units_settings():
-    """The :class:`~analysis.inference.placebo_units.PlaceboUnits` settings if the module
-    exists, else ``None`` (cluster-level reassignment)."""
+def placebo_units_settings(frame: pd.DataFrame | None = None):
+    """:class:`~analysis.inference.placebo_units.PlaceboUnits` (``nearest``) when the module
+    exists and ``frame`` has the centroid columns, else ``None`` (cluster-level reassignment)."""
     try:
         from ..inference.placebo_units import PlaceboUnits
     except ImportError:
         return None
-    return PlaceboUnits()
+    settings = PlaceboUnits(construction="nearest")
+    if frame is not None and not {settings.x, settings.y} <= set(frame.columns):
+        return None
+    return settings
 
 
-def describe_construction() -> dict:
-    s = placebo_units_settings()
+def describe_construction(frame: pd.DataFrame | None = None) -> dict:
+    s = placebo_units_settings(frame)
     if s is None:
         return {"construction": INTERIM_CONSTRUCTION,
                 "description": "each treated cluster is replaced by one control municipality drawn "
                                "at random (cluster-level reassignment)"}
-    return {"construction": s.construction}
+    return {**s.to_dict(), "description": s.describe()}
 
 
 def draw_assignments(pool: list[str], cluster_sizes: list[int], n_draws: int, seed: int,
-                     coords: pd.DataFrame | None = None) -> np.ndarray:
-    """Placebo assignments: an ``n_draws x len(pool)`` int matrix, 0 = not placebo-treated,
-    ``j`` = member of placebo unit ``j`` (1-based). One function, so that the construction is
-    switched in one place."""
+                     units: pd.DataFrame | None = None) -> np.ndarray:
+    """Placebo assignments: a ``draws x len(pool)`` int matrix, 0 = not placebo-treated,
+    ``j`` = member of placebo unit ``j`` (1-based). With ``units`` (one row per pool
+    municipality with its centroid ``x``, ``y``) placebo units are shaped like the pilot units
+    (:func:`analysis.inference.placebo_units.draw_placebo_units`, ``nearest``: the same sizes,
+    neighbouring municipalities; all assignments when there are at most ``n_draws``);
+    otherwise one municipality per treated cluster. The construction is chosen here only."""
     g = len(cluster_sizes)
-    if len(pool) < g + 2:
-        raise InputError(f"placebo pool of {len(pool)} municipalities is too small for {g} placebo units")
+    if len(pool) < sum(cluster_sizes) + 2:
+        raise InputError(f"placebo pool of {len(pool)} municipalities is too small for the "
+                         f"layout {list(cluster_sizes)}")
+    settings = placebo_units_settings(units)
+    if settings is not None and units is not None:
+        from ..inference.placebo_units import draw_placebo_units
+
+        data = units[units["kunta"].isin(pool)].drop_duplicates("kunta")
+        draws = draw_placebo_units(data, unit="kunta", sizes=cluster_sizes, reps=n_draws, seed=seed,
+                                   placebo_units=settings)
+        labels = draws.labels() + 1                       # 0 = none, j = placebo unit j
+        order = pd.Index(draws.units).get_indexer(pool)
+        return labels[:, order].astype(np.int16)
     rng = np.random.default_rng(seed)
     out = np.zeros((n_draws, len(pool)), dtype=np.int16)
     for d in range(n_draws):

@@ -41,7 +41,7 @@ BLOCK = 500
 # ------------------------------------------------------------------------------------------
 # tasks (module-level functions: they run on Dask workers)
 # ------------------------------------------------------------------------------------------
-def estimate_task(call: EstimateCall, frame: pd.DataFrame) -> dict[str, Any]:
+def estimate_task(call, frame: pd.DataFrame) -> dict[str, Any]:
     """One specification's own estimate; a design the estimator refuses is recorded."""
     from .estimate import estimate_row
 
@@ -271,7 +271,8 @@ def _run_outcome(plan, outcome, candidates: list[Candidate], panel, executor, se
         joint_specs = []
     seed = _joint_seed(settings["seed"], plan.model, outcome)
     sizes = _treated_cluster_sizes(next((f for f in built.values() if isinstance(f, pd.DataFrame)), None))
-    assign = (draw_assignments(pool, sizes, settings["placebo_draws"], seed) if joint_specs
+    units = next((d for d in donors.values() if d is not None), None)
+    assign = (draw_assignments(pool, sizes, settings["placebo_draws"], seed, units) if joint_specs
               else np.zeros((0, 0), dtype=np.int16))
 
     # tasks
@@ -334,7 +335,8 @@ def _run_outcome(plan, outcome, candidates: list[Candidate], panel, executor, se
         "n_estimated": int((table["status"] == "estimated").sum()),
         "n_skipped": int((table["status"] == "skipped").sum()),
         "skipped_reasons": {str(k): int(v) for k, v in skipped.items()},
-        "placebo_units": describe_construction(), "placebo_pool_size": len(pool),
+        "placebo_units": describe_construction(units), "placebo_pool_size": len(pool),
+        "placebo_draws": int(assign.shape[0]),
         "treated_cluster_sizes": sizes, "joint_seed": seed,
         "joint_estimators": list(settings["joint_estimators"]),
         "curves": {},
@@ -370,7 +372,7 @@ def _typed(table: pd.DataFrame) -> pd.DataFrame:
         if col not in table:
             table[col] = np.nan
         table[col] = table[col].astype(float)
-    for col in ("inference", "warnings", "frame", "command", "reason"):
+    for col in ("inference", "placebo_units", "warnings", "frame", "command", "reason"):
         if col not in table:
             table[col] = None
     for col in ("reps", "seed", "n_units", "n_treated_units", "n_clusters", "n_treated_clusters"):
@@ -411,7 +413,7 @@ def _write_outputs(out_dir: Path, rows: pd.DataFrame, summaries: dict, frame_fil
                    plan: Plan) -> None:
     rows = _typed(rows.copy())
     order = ["spec_id", "model", "outcome", *CHOICES, "status", "reason", "estimate", "se",
-             "ci_low", "ci_high", "p_value", "inference", "reps", "seed", "placebo_p_value",
+             "ci_low", "ci_high", "p_value", "inference", "placebo_units", "reps", "seed", "placebo_p_value",
              "in_joint_test", "n_units", "n_treated_units", "n_clusters", "n_treated_clusters",
              "frame", "command", "warnings"]
     rows = rows[order + [c for c in rows.columns if c not in order]]
