@@ -136,6 +136,12 @@ def test_non_robust_effect():
     assert "vain 1/4 tukee" in v.sentence("fi", "X")
 
 
+def test_same_estimate_under_another_inference_is_one_variant():
+    res = robust_effect()
+    res["estimates"].append(row("sdid_ri", -140.0, -250.0, -30.0, 0.02, estimator="sdid", inference="ri"))
+    assert verdict_from_results(res).agreement.n == 4
+
+
 def test_opposite_significant_variant_is_not_robust():
     res = robust_effect()
     res["estimates"].append(row("r4", 60.0, 10.0, 110.0, 0.02, role="robustness", variant="window 2012-2016"))

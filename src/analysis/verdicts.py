@@ -392,8 +392,10 @@ def evidence_from_results(results: Mapping[str, Any], robustness: Iterable[Mappi
                 placebo_years.append(_estimate(e, m.group(0) if m else text))
                 continue
             if role == "robustness" or (role == "estimate" and e.get("estimator") != head.estimator):
+                # one variant per point estimate: the same estimate under another inference
+                # method is not a second variant (the first row listed counts)
                 key = (e.get("estimator"), e.get("control_pool"), e.get("variant"), e.get("term"),
-                       e.get("inference"), round(float(e["estimate"]), 10))
+                       round(float(e["estimate"]), 10))
                 if key not in seen:
                     seen.add(key)
                     variants.append(_estimate(e))
