@@ -57,6 +57,8 @@ def test_unit_kinds_and_language_errors():
     assert unit_kind_of("EUR per inhabitant") == "eur_per_capita"
     assert unit_kind_of("% of inhabitants") == "percent"
     assert unit_kind_of("per 1,000 inh.") == "per_1000"
+    assert unit_kind_of("visits per inhabitant") == "visits_per_capita"
+    assert fmt_effect(0.25, "visits_per_capita", "fi") == "0,25 käyntiä asukasta kohden"
     assert unit_kind_of("widgets") is None
     with pytest.raises(InputError, match="valid choices: en, fi, sv"):
         fmt_number(1.0, lang="de")
@@ -68,7 +70,8 @@ def test_codebook_covers_every_outcome_in_three_languages():
     outcomes = set(LABELS) | {o for m in CATALOGUE.values() for o in (*m.outcomes, *m.secondary, *m.covariates)}
     for o in outcomes:
         assert codebook.has("outcome", o), o
-        assert codebook.unit_kind(o) in ("eur_per_capita", "percent", "per_1000", "persons"), o
+        assert codebook.unit_kind(o) in ("eur_per_capita", "percent", "per_1000", "persons",
+                                         "visits_per_capita"), o
         names = {lang: codebook.outcome_name(o, lang) for lang in ("en", "fi", "sv")}
         assert len(set(names.values())) == 3, names
     for m in CATALOGUE:

@@ -44,6 +44,9 @@ EFFECT_UNITS: dict[str, dict[str, tuple[str, str]]] = {
                  "sv": (f"per 1{NBSP}000 invånare", f"per 1{NBSP}000 invånare")},
     "persons": {"en": ("person", "persons"), "fi": ("henkilö", "henkilöä"),
                 "sv": ("person", "personer")},
+    "visits_per_capita": {"en": ("visit per inhabitant", "visits per inhabitant"),
+                          "fi": ("käynti asukasta kohden", "käyntiä asukasta kohden"),
+                          "sv": ("besök per invånare", "besök per invånare")},
 }
 #: Short unit labels for table headers and axis labels (effects: percentage points).
 SHORT_UNITS: dict[str, dict[str, str]] = {
@@ -52,6 +55,7 @@ SHORT_UNITS: dict[str, dict[str, str]] = {
     "per_1000": {"en": "per 1,000 inhabitants", "fi": f"/1{NBSP}000 asukasta",
                  "sv": f"/1{NBSP}000 invånare"},
     "persons": {"en": "persons", "fi": "henkilöä", "sv": "personer"},
+    "visits_per_capita": {"en": "visits/inhabitant", "fi": "käyntiä/asukas", "sv": "besök/invånare"},
 }
 #: Unit kinds by the unit labels results files and the outcome catalogue use.
 UNIT_KIND_ALIASES = {
@@ -59,7 +63,7 @@ UNIT_KIND_ALIASES = {
     "eur/inh.": "eur_per_capita", "€/inh.": "eur_per_capita", "eur_per_capita": "eur_per_capita",
     "percent": "percent", "%": "percent", "per cent": "percent",
     "per 1000": "per_1000", "per 1,000 inh.": "per_1000", "per_1000": "per_1000",
-    "persons": "persons",
+    "persons": "persons", "visits per inhabitant": "visits_per_capita",
 }
 
 
@@ -79,6 +83,8 @@ def unit_kind_of(text: str | None) -> str | None:
         return UNIT_KIND_ALIASES[t]
     if "%" in t or "percent" in t:
         return "percent"
+    if "visits" in t:
+        return "visits_per_capita"
     if "1000" in t.replace(",", "").replace(" ", ""):
         return "per_1000"
     if "eur" in t or "€" in t:

@@ -21,6 +21,8 @@ UNIT_TITLES = {
     "percent": {"en": "Percentage points", "fi": "Prosenttiyksikköä", "sv": "Procentenheter"},
     "per_1000": {"en": "Per 1,000 inhabitants", "fi": "1\u00a0000 asukasta kohden", "sv": "Per 1\u00a0000 invånare"},
     "persons": {"en": "Persons", "fi": "Henkilöä", "sv": "Personer"},
+    "visits_per_capita": {"en": "Visits per inhabitant", "fi": "Käyntiä asukasta kohden",
+                          "sv": "Besök per invånare"},
 }
 VERDICT_GROUPS = {
     "effect": {"en": "Effect", "fi": "Vaikutus", "sv": "Effekt"},
