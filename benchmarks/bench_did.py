@@ -1,31 +1,25 @@
-"""DiD core against peers on the same data, one process: TWFE with clustered SE vs pyfixest
-``feols``; wild cluster restricted bootstrap vs ``wildboottest``.
+"""TWFE with CR1 clustered SE against pyfixest ``feols`` and the wild cluster restricted
+bootstrap against ``wildboottest``: same data, same process, interleaved repetitions
+(benchmarks/_harness.py). ``ratio = peer seconds / our seconds``.
 
-Data: a simulated panel shaped like the kuntakokeilu design (``analysis.simulate``): 292
-clusters (municipalities or municipality groups; 16 groups of 2-6 municipalities), 13 years
-(2006-2018), 8 treated clusters, adoption 2015. Timing: best of ``REPEATS`` runs.
-Each row also records whether the peer's number matches ours (``note``).
+Data: the real panel (integrated-welfare frame: 8 treated pilot clusters, default control pool),
+mpdta (Callaway & Sant'Anna 2021; 500 counties x 5 years) and a simulated panel shaped like the
+design (292 clusters, 13 years). Each row's note records whether the peer's numbers match ours.
 """
 from __future__ import annotations
 
-import time
+from importlib.metadata import version
 
 import numpy as np
+import pandas as pd
 
-REPEATS = 5
+from _harness import ROOT, interleaved, load, real_frame, row
+
 BOOT_REPS = 9999
+MPDTA = ROOT / "tests" / "reference" / "mpdta" / "mpdta.csv"
 
 
-def _best(fn, repeats: int = REPEATS) -> tuple[float, object]:
-    best, out = float("inf"), None
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
-
-
-def _data():
+def _simulated():
     from analysis.simulate import simulate_panel
 
     sizes = np.ones(292, dtype=int)
@@ -34,78 +28,86 @@ def _data():
                           years=range(2006, 2019), seed=2015)
 
 
-def _row(task, ours_s, peer, peer_s, note):
-    ratio = peer_s / ours_s if (peer_s is not None and ours_s) else None
-    return {"task": task, "ours_s": ours_s, "peer": peer, "peer_s": peer_s, "ratio": ratio,
-            "note": note}
+def _mpdta():
+    d = pd.read_csv(MPDTA)
+    d["treated"] = ((d["first.treat"] > 0) & (d["year"] >= d["first.treat"])).astype(int)
+    return d
 
 
-def run() -> list[dict]:
-    from analysis.estimators.did import fwl_fit, prepare_panel, twfe_did
-    from analysis.inference.wild_bootstrap import wild_cluster_bootstrap
+def _twfe_row(task, df, unit, time, outcome, treated, cluster):
+    from analysis.estimators.did import twfe_did
 
-    df = _data()
-    kw = dict(unit="unit", time="year", outcome="y", treated="treated", cluster="cluster")
-    rows = []
-
-    # --- TWFE with CR1 clustered SE -----------------------------------------------------
-    ours_s, ours = _best(lambda: twfe_did(df, **kw))
+    before = load()
+    kw = dict(unit=unit, time=time, outcome=outcome, treated=treated, cluster=cluster)
     try:
         import pyfixest as pf
 
-        peer_s, fit = _best(lambda: pf.feols("y ~ treated | unit + year", data=df,
-                                             vcov={"CRV1": "cluster"}))
-        b, se = float(fit.coef()["treated"]), float(fit.se()["treated"])
-        note = (f"ratio = peer/ours time; att ours {ours.params['att']:.6f} vs {b:.6f}, "
-                f"SE ours {ours.std_errors['att']:.6f} vs {se:.6f}")
-        rows.append(_row("TWFE DiD, CR1 clustered SE", ours_s, f"pyfixest {pf.__version__} feols",
-                         peer_s, note))
-    except Exception as exc:  # peer missing or failing: still report our time
-        rows.append(_row("TWFE DiD, CR1 clustered SE", ours_s, "pyfixest", None,
-                         f"peer unavailable: {type(exc).__name__}: {exc}"))
+        formula = f"{outcome} ~ {treated} | {unit} + {time}"
 
-    # --- wild cluster restricted bootstrap, 9,999 draws ---------------------------------
-    des = prepare_panel(df, **kw)
+        def peer():
+            return pf.feols(formula, data=df, vcov={"CRV1": cluster})
+
+        peer_name = f"pyfixest {pf.__version__} feols"
+    except Exception as exc:  # peer missing: still report our time
+        peer, peer_name = None, f"pyfixest unavailable ({type(exc).__name__})"
+    ours_s, ours, peer_s, fit = interleaved(lambda: twfe_did(df, **kw), peer, repeats=7)
+    note = ""
+    if fit is not None:
+        b, se = float(fit.coef()[treated]), float(fit.se()[treated])
+        note = (f"att {ours.params['att']:.6f} vs {b:.6f} (diff {abs(ours.params['att'] - b):.1e}); "
+                f"SE {ours.std_errors['att']:.6f} vs {se:.6f} "
+                f"(rel diff {abs(ours.std_errors['att'] / se - 1):.1e})")
+    return row(task, ours_s, peer_name, peer_s, note, target=">= 1.0x", load_before=before)
+
+
+def run() -> list[dict]:
+    from analysis.estimators.did import fwl_fit, prepare_panel
+    from analysis.inference.wild_bootstrap import wild_cluster_bootstrap
+
+    real = real_frame()
+    rows = [
+        _twfe_row(f"TWFE + CR1, real panel ({len(real):,} rows, {real['cluster'].nunique()} "
+                  "clusters)", real, "kunta", "year", "outcome", "treated", "cluster"),
+        _twfe_row("TWFE + CR1, mpdta (2,500 rows, 500 clusters)", _mpdta(), "countyreal", "year",
+                  "lemp", "treated", "countyreal"),
+    ]
+    sim = _simulated()
+    rows.append(_twfe_row(f"TWFE + CR1, simulated ({len(sim):,} rows, 292 clusters)", sim,
+                          "unit", "year", "y", "treated", "cluster"))
+
+    # --- wild cluster restricted bootstrap, 9,999 draws, same partialled data ----------------
+    before = load()
+    des = prepare_panel(sim, unit="unit", time="year", outcome="y", treated="treated",
+                        cluster="cluster")
     fit = fwl_fit(des, des.frame[["treated"]].to_numpy(float), des.k_absorbed())
     codes = des.cluster_codes
-    ours_p_s, res_p = _best(lambda: wild_cluster_bootstrap(
-        fit.X, fit.y, codes, reps=BOOT_REPS, weights="rademacher", seed=1, ci=False)[0])
-    ours_ci_s, res_ci = _best(lambda: wild_cluster_bootstrap(
-        fit.X, fit.y, codes, reps=BOOT_REPS, weights="rademacher", seed=1)[0])
-    full_s, _ = _best(lambda: twfe_did(df, inference="wild", reps=BOOT_REPS, **kw), repeats=3)
+
+    def ours():
+        return wild_cluster_bootstrap(fit.X, fit.y, codes, reps=BOOT_REPS, weights="rademacher",
+                                      seed=1, ci=False)[0]
+
     try:
         import statsmodels.api as sm
         from wildboottest.wildboottest import wildboottest as wbt
-        import pandas as pd
 
-        X = pd.DataFrame({"treated": fit.X[:, 0]})
-        model = sm.OLS(fit.y, X)
+        model = sm.OLS(fit.y, pd.DataFrame({"treated": fit.X[:, 0]}))
 
         def peer():
             return wbt(model, B=BOOT_REPS, cluster=codes, param="treated",
                        weights_type="rademacher", seed=1, show=False)
 
-        peer_s, out = _best(peer, repeats=3)
-        p_peer = float(np.asarray(out["p-value"]).ravel()[0]) if "p-value" in out else float("nan")
-        from importlib.metadata import version as _v
-
-        version = _v("wildboottest")
-        rows.append(_row(f"wild cluster bootstrap p-value ({BOOT_REPS} draws, 292 clusters)",
-                         ours_p_s, f"wildboottest {version}".strip(), peer_s,
-                         f"same partialled data; p ours {res_p.p_value:.4f} vs {p_peer:.4f} "
-                         "(different random draws)"))
-        rows.append(_row("wild cluster bootstrap p-value + CI by test inversion", ours_ci_s,
-                         f"wildboottest {version}".strip(), peer_s,
-                         f"peer gives no CI; ours CI [{res_ci.ci_low:.3f}, {res_ci.ci_high:.3f}]"))
+        peer_name = f"wildboottest {version('wildboottest')}"
     except Exception as exc:
-        rows.append(_row("wild cluster bootstrap p-value", ours_p_s, "wildboottest", None,
-                         f"peer unavailable: {type(exc).__name__}: {exc}"))
-    rows.append(_row("twfe_did(inference='wild') end to end (PanelOLS + CI)", full_s, None, None,
-                     "includes validation, PanelOLS fit, bootstrap and inversion"))
+        peer, peer_name = None, f"wildboottest unavailable ({type(exc).__name__})"
+    ours_s, res, peer_s, out = interleaved(ours, peer, repeats=3)
+    note = ""
+    if out is not None:
+        p_peer = float(np.asarray(out["p-value"]).ravel()[0])
+        note = f"p ours {res.p_value:.4f} vs {p_peer:.4f} (different random draws)"
+    rows.append(row(f"wild cluster bootstrap p-value, B = {BOOT_REPS:,}, 292 clusters", ours_s,
+                    peer_name, peer_s, note, load_before=before))
     return rows
 
 
 if __name__ == "__main__":  # pragma: no cover
-    import pandas as pd
-
     print(pd.DataFrame(run()).to_string())

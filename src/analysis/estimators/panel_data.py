@@ -53,6 +53,11 @@ def validate_panel(
     """
     if not isinstance(data, pd.DataFrame):
         raise InputError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+    if data.attrs:
+        # pandas deep-copies ``attrs`` (e.g. an analysis frame's design record) on every
+        # operation; the estimators do not read them, so work on a view without them
+        data = data.copy(deep=False)
+        data.attrs = {}
     covariates = list(covariates or ())
     _require_columns(data, [unit, time, outcome, treated, cluster, *covariates])
     if data.empty:
