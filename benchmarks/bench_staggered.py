@@ -1,33 +1,20 @@
 """Callaway-Sant'Anna ATT(g,t) (analytic SEs) against ``csdid`` (Python port of R did) on the
 same data, one process: mpdta (500 counties x 5 years) and a 20x larger simulated staggered
-panel (10,000 units x 5 years, same cohort structure). Timing: best of ``REPEATS`` runs.
+panel (10,000 units x 5 years, same cohort structure). Interleaved repetitions, best of
+``REPEATS`` each (benchmarks/_harness.py); ``ratio = peer seconds / our seconds``.
 ``note`` records the largest absolute difference of the 12 ATT(g,t) between the two.
 """
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from _harness import interleaved, load, row
+
 REPEATS = 3
 MPDTA = Path(__file__).resolve().parents[1] / "tests" / "reference" / "mpdta" / "mpdta.csv"
-
-
-def _best(fn, repeats: int = REPEATS):
-    best, out = float("inf"), None
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
-
-
-def _row(task, ours_s, peer, peer_s, note):
-    ratio = peer_s / ours_s if (peer_s is not None and ours_s) else None
-    return {"task": task, "ours_s": ours_s, "peer": peer, "peer_s": peer_s, "ratio": ratio,
-            "note": note}
 
 
 def _large(d: pd.DataFrame, k: int = 20, seed: int = 0) -> pd.DataFrame:
@@ -62,13 +49,22 @@ def run() -> list[dict]:
     rows = []
     for task, data in (("CS att_gt, mpdta (2,500 obs)", d),
                        ("CS att_gt, 20x mpdta (50,000 obs)", _large(d))):
-        ours_s, ours = _best(lambda: _ours(data))
+        before = load()
         try:
-            peer_s, peer = _best(lambda: _peer(data))
-            note = f"max |ATT diff| = {np.max(np.abs(ours - peer)):.2e}"
-        except Exception as exc:  # peer not installed or failing
-            peer_s, note = None, f"csdid unavailable: {type(exc).__name__}: {exc}"[:200]
-        rows.append(_row(task, ours_s, "csdid", peer_s, note))
+            import csdid  # noqa: F401
+
+            peer = lambda data=data: _peer(data)  # noqa: E731
+        except Exception:
+            peer = None
+        try:
+            ours_s, ours, peer_s, theirs = interleaved(lambda data=data: _ours(data), peer,
+                                                       repeats=REPEATS)
+            note = (f"max |ATT diff| = {np.max(np.abs(ours - theirs)):.2e}"
+                    if theirs is not None else "csdid unavailable")
+        except Exception as exc:  # peer failing: time ours alone
+            ours_s, ours, peer_s, _ = interleaved(lambda data=data: _ours(data), repeats=REPEATS)
+            note = f"csdid failed: {type(exc).__name__}: {exc}"[:200]
+        rows.append(row(task, ours_s, "csdid", peer_s, note, load_before=before))
     return rows
 
 
