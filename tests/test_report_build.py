@@ -291,6 +291,7 @@ def test_no_unresolved_shortcodes_or_references(built):
     html = result.outputs["html"].read_text(encoding="utf-8")
     assert "{{<" not in html
     assert not re.search(r"@(fig|tbl|sec)-", html)
+    assert not re.search(r"\b(fig|tbl|sec)-[\w-]+\?", _html_text(result))  # citeproc's unresolved key
     assert 'href="report.pdf"' in html
 
 
@@ -299,6 +300,7 @@ def test_pdf_opens_with_expected_chapters(pdf_text):
     for title in MODEL_TITLES + ["Summary", "Tiivistelmä", "Limitations", "Glossary", "Appendix"]:
         assert title in text, title
     assert "{{<" not in text and "#ref(" not in text
+    assert not re.search(r"\b(fig|tbl|sec)-[\w-]+\?", text)  # an unresolved cross-reference
 
 
 def test_variables_file_written(built):

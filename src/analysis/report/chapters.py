@@ -131,6 +131,12 @@ def pipe_table(header: list[str], rows: list[list[Any]], align: list[str] | None
     return "\n".join(lines) + "\n"
 
 
+def lower_first(text: str) -> str:
+    """Lower-case the first letter of a label unless it starts an acronym ("EUR", "TEM")."""
+    t = str(text)
+    return t[:1].lower() + t[1:] if len(t) > 1 and not t[1:2].isupper() else t
+
+
 def plural(n: Any, one: str, many: str | None = None) -> str:
     many = many or one + "s"
     return one if _finite(n) and int(n) == 1 else many
@@ -139,7 +145,7 @@ def plural(n: Any, one: str, many: str | None = None) -> str:
 def unit_text(res: dict[str, Any]) -> str:
     """The outcome unit for prose and captions ("€ per inhabitant", "percentage points")."""
     unit = str(res.get("unit_label") or "").replace("EUR", "€")
-    if res.get("unit_kind") == "percent" or unit.startswith("%"):
+    if res.get("unit_kind") == "percent" or unit.startswith("%") or unit.lower() == "percent":
         return "percentage points"
     return unit
 
@@ -338,7 +344,7 @@ class Figures:
 def _outcome_phrase(res: dict[str, Any]) -> str:
     lab = res.get("outcome_label") or str(res.get("outcome") or "the outcome").replace("_", " ")
     unit = str(res.get("unit_label") or "").replace("EUR", "€")
-    return f"{lab.lower()} ({unit})" if unit else lab.lower()
+    return f"{lower_first(lab)} ({unit})" if unit else lower_first(lab)
 
 
 def figure_caption(name: str, res: dict[str, Any], catalogue: pd.DataFrame | None = None) -> str:
@@ -353,7 +359,7 @@ def figure_caption(name: str, res: dict[str, Any], catalogue: pd.DataFrame | Non
         hit = catalogue[catalogue["variable"] == outcome]
         if not hit.empty:
             unit = str(hit["unit"].iloc[0]).replace("EUR", "€")
-            phrase = f"{hit['label_en'].iloc[0].lower()} ({unit})"
+            phrase = f"{lower_first(hit['label_en'].iloc[0])} ({unit})"
     elif outcome:
         phrase = outcome.replace("_", " ")
     if base not in KNOWN_FIGURES:
@@ -371,22 +377,33 @@ def figure_caption(name: str, res: dict[str, Any], catalogue: pd.DataFrame | Non
 
 
 # --------------------------------------------------------------------------- per-outcome parts
+TERM_NAMES = {"post": "2015–2016", "pilot_2015_2016": "2015–2016", "post_pilot_2017_on": "2017 onwards",
+              "att": "2015–2016"}
+
+
+def name_term(t: Any) -> str:
+    return TERM_NAMES.get(str(t), str(t).replace("_", " "))
+
+
 def estimates_table(res: dict[str, Any], tbl: str, roles=("headline", "estimate", None)) -> str:
     rows = []
+    best = headline_estimate(res)
     ests = [e for e in _estimates(res) if e.get("role") in roles]
-    ests.sort(key=lambda e: e.get("role") != "headline")
+    ests.sort(key=lambda e: e is not best)
+    terms = len({str(e.get("term")) for e in ests}) > 1
     for e in ests:
         ci = (f"[{_num(e.get('ci_low'))}, {_num(e.get('ci_high'))}]"
               if _finite(e.get("ci_low")) and _finite(e.get("ci_high")) else "–")
         clusters = f"{_num(e.get('n_treated_clusters'), 'count')} / {_num(e.get('n_clusters'), 'count')}"
         name = name_estimator(e.get("estimator"))
-        rows.append([f"**{name}** (headline)" if e.get("role") == "headline" else name,
-                     name_inference(e.get("inference")), _num(e.get("estimate")), _num(e.get("se")), ci,
-                     _num(e.get("p_value"), "p"), clusters])
+        rows.append([f"**{name}** (headline)" if e is best else name, name_inference(e.get("inference")),
+                     *([name_term(e.get("term"))] if terms else []), _num(e.get("estimate")),
+                     _num(e.get("se")), ci, _num(e.get("p_value"), "p"), clusters])
     if not rows:
         return ""
-    return (pipe_table(["Estimator", "Inference", "Estimate", "SE", "95% CI", "p-value",
-                        "Treated / all clusters"], rows, ["l", "l", "r", "r", "r", "r", "r"])
+    return (pipe_table(["Estimator", "Inference", *(["Period"] if terms else []), "Estimate", "SE", "95% CI",
+                        "p-value", "Treated / all clusters"], rows,
+                       ["l", "l", *(["l"] if terms else []), "r", "r", "r", "r", "r"])
             + f"\n: Estimated effect on {_outcome_phrase(res)}, every estimator and inference method "
               f"run; the headline row first. SE = standard error (– where the method gives none); "
               f"clusters are pilot units. {{#{tbl}}}\n")
@@ -490,7 +507,7 @@ def _legacy_checks(res: dict[str, Any]) -> list[dict[str, Any]]:
     for c in checks or []:
         if not isinstance(c, dict) or c.get("check") == "baseline":
             continue
-        what = f"{names.get(c.get('check'), str(c.get('check')).replace('_', ' '))} {c.get('variant')}"
+        what = human_ids(f"{names.get(c.get('check'), str(c.get('check')).replace('_', ' '))} {c.get('variant')}", {})
         rows.append({"variant": what.replace("_", " "), "estimate": c.get("estimate"),
                      "ci_low": c.get("ci_low"), "ci_high": c.get("ci_high"), "p_value": c.get("p_value"),
                      "inference": c.get("inference")})
@@ -511,7 +528,21 @@ def _first(g: OutcomeRuns, key: str) -> Any:
     return None
 
 
-def outcome_section(g: OutcomeRuns, vs: VariableSet, figs: Figures, catalogue, commands: list) -> str:
+UNIT_NAMES: dict[str, str] = {}
+
+
+def human_ids(text: str, names) -> str:
+    """Model and pilot-unit ids in free text (run notes, variants) replaced by their names."""
+    for m in sorted(names, key=len, reverse=True):
+        text = re.sub(rf"\b{m}\b", lower_first(names[m][0]), text)
+    for u in sorted(UNIT_NAMES, key=len, reverse=True):
+        text = re.sub(rf"\b{u}\b", UNIT_NAMES[u], text)
+    return text
+
+
+def outcome_section(g: OutcomeRuns, vs: VariableSet, figs: Figures, catalogue, commands: list,
+                    names=None) -> str:
+    names = names or {}
     ev = g.evaluation
     res = g.results
     lab = res.get("outcome_label") or g.outcome.replace("_", " ").capitalize()
@@ -609,7 +640,7 @@ def outcome_section(g: OutcomeRuns, vs: VariableSet, figs: Figures, catalogue, c
         lines.append("### What the estimate says\n")
         lines.append(reading(res, vs, prefix) + "\n")
     for n in res.get("notes") or []:
-        lines.append(f"*Note:* {_md_escape(n)}\n")
+        lines.append(f"*Note:* {_md_escape(human_ids(str(n), names))}\n")
     return "\n".join(lines)
 
 
@@ -632,7 +663,7 @@ def model_chapter(model: str, groups: list[OutcomeRuns], vs: VariableSet, figs: 
                      + "No evaluation run of this model is in the run folder, so this chapter is "
                        "descriptive only and nothing can be concluded about the model's effects.\n:::\n")
     for g in groups:
-        lines.append(outcome_section(g, vs, figs, catalogue, commands))
+        lines.append(outcome_section(g, vs, figs, catalogue, commands, names))
     extra = []
     for run in descriptive:
         for path in run.figures if run.ok else []:
@@ -711,8 +742,9 @@ def size_table(by_model: dict[str, list[OutcomeRuns]]) -> str:
     if not rows:
         return ("*No run reports the size of its inference methods, so the choice of headline inference "
                 "is not backed by a size check on this panel.*\n")
-    return (pipe_table(["Outcome", "Estimator and inference",
-                        *[f"Rejection rate, {l.replace('_', ' ')} placebo units" for l in layouts], "Draws"],
+    return ("@tbl-size gives the rejection rates of every method and placebo layout.\n\n"
+            + pipe_table(["Outcome", "Estimator and inference",
+                          *[f"Rejection rate, {l.replace('_', ' ')} placebo units" for l in layouts], "Draws"],
                        rows, ["l", "l", *["r"] * len(layouts), "r"])
             + "\n: Size of each inference method on the real panel: the share of placebo assignments (no "
               "true effect; placebo units shaped like the pilot units, by each placebo construction) in "
@@ -830,6 +862,9 @@ def generate(runs: list[Run], vs: VariableSet, site: Path, registry=None, manife
         shutil.rmtree(gen)
     gen.mkdir(parents=True)
     names = model_names(registry)
+    if registry is not None:
+        UNIT_NAMES.clear()
+        UNIT_NAMES.update(dict(zip(registry["unit_id"], registry["unit_fi"])))
     aims = load_reference(reference_dir, "pilot_aims.csv") if reference_dir else None
     catalogue = load_reference(reference_dir, "outcome_catalogue.csv") if reference_dir else None
     by_model, other = group_runs(runs)
