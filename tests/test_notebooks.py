@@ -54,16 +54,17 @@ def test_every_notebook_runs_with_default_parameters(panel_path, tmp_path):
         assert meta["panel_sha256"] == sha and meta["package_version"] and "git_commit" in meta
         assert meta["parameters"]["output_dir"] == str(run_dir.resolve())
     results = json.loads((tmp_path / "runs/20_model_evaluation/results.json").read_text())
-    for key in ("run_id", "model", "outcome", "outcome_label", "unit_label", "treated_units", "n_treated_units",
-                "n_treated_municipalities", "n_control_municipalities", "years", "estimates", "event_study",
-                "pretrend_p_value", "notes"):
+    for key in ("schema", "run_id", "model", "outcome", "outcome_label", "unit_label", "design", "frame",
+                "estimates", "headline", "headline_reason", "event_study", "pretrend", "size", "notes",
+                "treated_units", "n_treated_units", "years", "pretrend_p_value"):
         assert key in results
-    assert results["n_treated_units"] == 8 and results["years"] == [2010, 2018]
-    twfe = [e for e in results["estimates"] if e["estimator"] == "twfe" and e["term"] == "pilot_2015_2016"]
+    assert results["schema"] == 2 and results["n_treated_units"] == 8 and results["years"] == [2010, 2018]
+    twfe = [e for e in results["estimates"] if e["id"] == "twfe_cluster"]
     assert twfe and twfe[0]["se"] > 0 and twfe[0]["n_treated_clusters"] == 8
+    assert all(e["command"].startswith("kuntakokeilu estimate frame.parquet ") for e in results["estimates"])
     run_dir = tmp_path / "runs/20_model_evaluation"
-    for name in ("figures/trends.png", "figures/event_study.png", "tables/estimates.md", "tables/estimates.csv",
-                 "tables/event_study.md"):
+    for name in ("frame.parquet", "figures/trends.png", "figures/event_study.png", "tables/estimates.md",
+                 "tables/estimates.csv", "tables/event_study.md"):
         assert (run_dir / name).is_file(), name
     assert (tmp_path / "runs/30_robustness/tables/robustness.md").is_file()
     # a no-change rerun skips everything
@@ -72,51 +73,45 @@ def test_every_notebook_runs_with_default_parameters(panel_path, tmp_path):
 
 
 def test_robustness_writes_honest_did_and_power(panel_path, tmp_path):
-    """HonestDiD bounds with >= 2 treated clusters, a note instead with one; MDE always."""
+    """HonestDiD bounds with >= 2 treated clusters, a reason instead with one; MDE always."""
     from analysis import evaluation
 
-    rob = evaluation.robustness("housing_services", "social_health_costs_eur_per_capita", output_dir=tmp_path / "h",
-                                control_pools=[], panel_path=panel_path)
+    evaluation.robustness("housing_services", "social_health_costs_eur_per_capita", output_dir=tmp_path / "h",
+                          control_pools=[], ri_reps=99, wild_reps=99, mde_reps=200, panel_path=panel_path)
     res = json.loads((tmp_path / "h" / "results.json").read_text())
-    hd = res["robustness"]["honest_did"]
-    assert {r["method"].split(" ")[0] for r in hd} == {"original", "relative_magnitude", "smoothness"}
-    rm = [r for r in hd if r["method"].startswith("relative")]
-    assert [r["M"] for r in rm] == [0, 0.5, 1, 1.5, 2]
-    orig = [r for r in hd if r["method"] == "original"][0]
-    assert orig["lb"] < orig["ub"] and all(r["lb"] <= r["ub"] for r in hd)
-    assert all(b["ub"] - b["lb"] >= a["ub"] - a["lb"] - 1e-9 for a, b in zip(rm, rm[1:]))
-    assert "relative_magnitude_Mbar" in res["robustness"]["breakdown_value"]
+    assert res["schema"] == 2 and res["kind"] == "robustness"
+    hd = res["honest_did"]
+    assert hd["moments"] == "post"
+    rm = [r for r in hd["rows"] if r["method"] != "original"]
+    assert [r["mbar"] for r in rm] == [0, 0.5, 1, 1.5, 2]
+    assert all(r["ci_low"] <= r["ci_high"] for r in hd["rows"])
     assert (tmp_path / "h" / "tables" / "honest_did.md").is_file()
     assert (tmp_path / "h" / "figures" / "honest_did.png").is_file()
     power = res["power"]
     assert power["mde"] > 0 and power["power"] == 0.8 and power["alpha"] == 0.05
     assert power["cluster_sizes"] == sorted(power["cluster_sizes"], reverse=True) and len(power["cluster_sizes"]) == 4
-    assert rob["power"] == power
-    assert not any("wiring pending" in n for n in res["notes"])
+    roles = {r["role"] for r in res["estimates"]}
+    assert {"placebo_year", "robustness"} <= roles
 
     evaluation.robustness("kela_cooperation", "social_assistance_eur_per_capita", output_dir=tmp_path / "k",
-                          end_year=2016, control_pools=[], panel_path=panel_path)
+                          end_year=2016, control_pools=[], ri_reps=99, mde_reps=200, panel_path=panel_path)
     res = json.loads((tmp_path / "k" / "results.json").read_text())
-    assert res["robustness"]["honest_did"] == [] and res["robustness"]["breakdown_value"] is None
-    assert any("HonestDiD bounds not computed: 1 treated cluster" in n for n in res["notes"])
+    assert "one treated cluster" in res["honest_did"]["reason"]
+    assert res["pretrend"]["test"] == "placebo-in-time"
     assert res["power"]["cluster_sizes"] == [1] and res["power"]["mde"] > 0
 
 
-def test_synthetic_control_uses_restricted_donors_and_writes_its_figure(panel_path, tmp_path):
+def test_synthetic_control_uses_matched_donors_and_writes_its_figure(panel_path, tmp_path):
     from analysis import evaluation
 
     res = evaluation.evaluate_model("kela_cooperation", "social_assistance_eur_per_capita", output_dir=tmp_path,
-                                    end_year=2016, estimators=["synthetic_control"], inference=["placebo"],
-                                    sc_donors=20, panel_path=panel_path)
+                                    end_year=2016, estimators=["sc"], inference=["placebo"], sc_donors=20,
+                                    size_draws=20, panel_path=panel_path)
     sc = res["synthetic_control"]
     assert sc["n_donors"] == 20 and sc["min_p_value"] == pytest.approx(1 / 21)
     assert sum(sc["weights"].values()) == pytest.approx(1.0, abs=1e-6)
     assert 0 < sc["placebo_p_value"] <= 1
-    assert any("donor pool restricted to the 20" in n for n in res["notes"])
-    row = [e for e in res["estimates"] if e["estimator"] == "synthetic_control"][0]
-    assert any("donor pool restricted" in w for w in row["warnings"])
+    row = [e for e in res["estimates"] if e["estimator"] == "sc"][0]
+    assert "frame_sc.parquet" in row["command"] and "--predictor-windows 2010-2011,2012-2013,2014" in row["command"]
     assert (tmp_path / "figures" / "synthetic_control.png").is_file()
-    # predictors are pre-period averages, so the pre-period is not interpolated exactly and the
-    # RMSPE-ratio placebo test is not driven by numerical noise
-    assert evaluation.sc_predictor_windows([2010, 2011, 2012, 2013, 2014]) == [[2010, 2011], [2012, 2013], [2014]]
-    assert sc["pre_rmspe_share_of_mean"] > 1e-6
+    assert evaluation.sc_predictor_windows(2010) == ((2010, 2011), (2012, 2013), (2014,))

@@ -46,9 +46,9 @@ def test_valid_parameters_pass(domains):
         ({"start_year": "2010"}, r"parameter 'start_year' must be int .* got str '2010'"),
         ({"seed": 1.5}, r"parameter 'seed' must be int"),
         ({"estimators": "twfe"}, r"parameter 'estimators' must be list"),
-        ({"estimators": ["twfe", "ols"]}, r"unknown estimator 'ols'; valid choices: did2x2, event_study, sdid"),
+        ({"estimators": ["twfe", "ols"]}, r"unknown estimator 'ols'; valid choices: did, event-study, sc, sdid, twfe"),
         ({"inference": ["bootstrap"]}, r"unknown inference 'bootstrap'; valid choices: cluster, placebo"),
-        ({"control_pool": "nearby"}, r"unknown control_pool 'nearby'; valid choices: matched, non_pilot"),
+        ({"control_pool": "nearby"}, r"unknown control_pool 'nearby'; valid choices: default, keep_other_pilots, matched, same_region"),
         ({"modle": "supervision"}, r"unknown parameter of 20_model_evaluation.ipynb 'modle'; valid choices: "
                                    r"control_pool, covariates, end_year, estimators"),
     ],

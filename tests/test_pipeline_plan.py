@@ -5,7 +5,7 @@ import pytest
 
 from analysis import registry
 from analysis.errors import InputError
-from analysis.evaluation import MODEL_OUTCOMES
+from analysis.study import domain_values
 from analysis.pipeline.parameters import default_domains
 from analysis.pipeline.plan import load_plan
 from analysis.pipeline.runner import _prepare
@@ -19,9 +19,13 @@ def plan():
 def test_plan_covers_every_model_and_outcome(plan):
     evaluated = {(e.parameters.get("model"), e.parameters.get("outcome"))
                  for e in plan.entries if e.notebook.name == "20_model_evaluation.ipynb"}
+    model_outcomes = domain_values()["model_outcomes"]
     for model in registry.models():
-        for outcome in MODEL_OUTCOMES[model]:
+        for outcome in model_outcomes[model]:
             assert (model, outcome) in evaluated, (model, outcome)
+    robust = {(e.parameters.get("model"), e.parameters.get("outcome"))
+              for e in plan.entries if e.notebook.name == "30_robustness.ipynb"}
+    assert robust == evaluated  # every evaluated outcome gets its robustness run
     described = {e.parameters.get("model") for e in plan.entries if e.notebook.name == "10_descriptives.ipynb"}
     assert described == set(registry.models())
     names = {e.notebook.name for e in plan.entries}
@@ -38,7 +42,7 @@ def test_inference_follows_the_design(plan):
             assert "cluster" not in e.parameters["inference"], e.run_id
             assert "sdid" in e.parameters["estimators"] and "placebo" in e.parameters["inference"], e.run_id
         else:
-            assert {"cluster", "wild_bootstrap", "randomization"} <= set(e.parameters["inference"]), e.run_id
+            assert {"cluster", "wild", "ri"} <= set(e.parameters["inference"]), e.run_id
     kela = [e for e in plan.entries if e.parameters.get("model") == "kela_cooperation"]
     assert kela and all(e.parameters.get("end_year") == 2016 for e in kela)
 
@@ -80,5 +84,5 @@ def test_single_unit_models_get_a_fast_synthetic_control(plan):
     for e in plan.entries:
         if e.notebook.name != "20_model_evaluation.ipynb" or len(registry.units(e.parameters["model"])) != 1:
             continue
-        assert "synthetic_control" in e.parameters["estimators"], e.run_id
+        assert "sc" in e.parameters["estimators"], e.run_id
         assert 10 <= e.parameters.get("sc_donors", 0) <= 60, e.run_id

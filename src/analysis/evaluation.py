@@ -1,478 +1,653 @@
-"""High-level calls the notebooks make, writing the run-output contract into ``output_dir``:
-``results.json``, ``figures/<name>.png``, ``tables/<name>.md|csv``.
+"""Notebook calls: the steps of a model evaluation, orchestration only.
 
-Design of every model evaluation (GUIDE § 1-3): one adoption date (2015), pilot period
-2015-2016 (event time 0 = 2015, reference 2014), 2017+ post-pilot; treatment assigned to
-pilot units (municipality groups), so inference clusters on the unit. With >= 2 treated
-clusters: TWFE with cluster-robust SEs plus randomization inference; with one treated
-cluster: no cluster SE, in-space placebo inference (smallest attainable p = 1/(donors+1)).
-Wild cluster bootstrap, synthetic control and SDID come from the estimator modules
-(:mod:`analysis.estimators`); the TWFE terms with cluster-robust SEs, the event study and the
-randomization / placebo DiD (without covariates) are computed here on the balanced frame.
+Each step is one call a notebook makes; nothing here fits a model or draws a placebo:
+
+1. :func:`load_panel`, :func:`analysis_frame` (the design's frame, :func:`analysis.design.analysis_frame`),
+   :func:`save_frame` (``frame.parquet`` in the run folder, read back so that the estimates and
+   their commands start from the same bytes), :func:`design_table`.
+2. :func:`plan_estimates` -> :class:`EstimatePlan`: one :class:`analysis.spec.EstimateSpec` per
+   published number (estimator, inference, reps, seed, placebo units, time window).
+3. :func:`fit_estimates` -> :class:`Estimates`: the results objects of the public estimators
+   (``twfe_did``, ``did_2x2``, ``event_study``, ``synthetic_did``, ``synthetic_control``).
+4. :func:`size_table`, :func:`choose_headline`, :func:`honest_did_bounds`, :func:`power`:
+   size on the real layout (:mod:`analysis.inference.size`), the written headline rule,
+   Rambachan-Roth bounds (:mod:`analysis.sensitivity`), the MDE (:mod:`analysis.power`).
+5. :func:`write_evaluation` / :func:`write_robustness`: ``results.json`` (schema 2) whose rows
+   are built from the results objects, each with the ``kuntakokeilu estimate`` ``command``
+   that reproduces it in the run folder.
+
+Design (evaluation guide § 1-3): one adoption date (2015); the pilot period 2015-2016 is the
+headline window, 2015 onward a second row; treatment assigned to pilot units, so inference is
+at the unit level; with one treated unit only placebo-based inference.
 """
 from __future__ import annotations
 
+import inspect
 import json
 import math
-import os
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
-import numpy as np
 import pandas as pd
 
 from . import atomic, registry
 from .errors import InputError, choices_message
+from .spec import EstimateSpec, headline_numbers, supports_placebo_units
+from .study import (
+    ADOPTION_YEAR, CONTROL_POOLS, ESTIMATORS, INFERENCE_METHODS, LAST_PRE_YEAR, PILOT_END,
+    REFERENCE_YEAR, domain_values, model_outcomes,
+)
 
-#: estimators a model-evaluation run may ask for
-ESTIMATORS = ("did2x2", "twfe", "event_study", "synthetic_control", "sdid")
-#: inference methods
-INFERENCE = ("cluster", "wild_bootstrap", "randomization", "placebo")
-#: control pools (GUIDE § 2)
-CONTROL_POOLS = ("non_pilot", "non_pilot_keep_other_models", "same_region", "matched")
-#: outcomes per model (panel column names; GUIDE § 1 table)
-MODEL_OUTCOMES: dict[str, tuple[str, ...]] = {
-    "integrated_welfare": ("social_health_costs_eur_per_capita", "primary_care_outpatient_costs_eur_per_capita"),
-    "education_services": ("education_culture_costs_eur_per_capita", "upper_secondary_share"),
-    "supervision": ("social_health_costs_eur_per_capita",),
-    "housing_services": ("social_health_costs_eur_per_capita",),
-    "kela_cooperation": ("social_assistance_eur_per_capita", "social_assistance_households_per_1000"),
-    "youth_guarantee": ("unemployment_rate",),
+__all__ = ["load_panel", "analysis_frame", "save_frame", "design_table", "plan_estimates",
+           "fit_estimates", "size_table", "choose_headline", "honest_did_bounds", "power",
+           "evaluate_model", "robustness", "describe_model", "data_audit", "domain_values"]
+
+SCHEMA = 2
+#: draws of every placebo-based procedure (issue standards: RI >= 999, SDID placebo >= 200)
+RI_REPS = 999
+WILD_REPS = 999
+SDID_REPS = 200
+SIZE_DRAWS = 200
+MDE_REPS = 2000
+#: headline rule: the first method of the layout's preference list whose simulated rejection
+#: rate at 5% on the real layout is at most MAX_REJECTION_RATE
+MAX_REJECTION_RATE = 0.10
+HEADLINE_PREFERENCE = {
+    "clusters": (("twfe", "wild"), ("twfe", "ri"), ("twfe", "cluster")),
+    "single": (("did", "ri"), ("sdid", "placebo"), ("sc", "placebo")),
 }
-ADOPTION_YEAR = 2015
-PILOT_END = 2016
-REFERENCE_YEAR = 2014
+#: relative-magnitude grid of the HonestDiD bounds (Rambachan & Roth 2023)
+HONEST_DID_MBAR = (0.0, 0.5, 1.0, 1.5, 2.0)
+FRAME_FILE = "frame.parquet"
+SC_FRAME_FILE = "frame_sc.parquet"
 
 
 # ------------------------------------------------------------------------------------------
-# parameters' valid values
+# 1. the design and its frame
 # ------------------------------------------------------------------------------------------
-def _panel_path(panel_path=None) -> Path:
-    from . import paths
-
-    return Path(panel_path) if panel_path else paths.PANEL_FILE
-
-
-def outcome_years(panel: pd.DataFrame) -> dict[str, tuple[int, int]]:
-    """First and last year with data for each outcome column."""
-    out = {}
-    for col in {c for cols in MODEL_OUTCOMES.values() for c in cols}:
-        if col in panel:
-            years = panel.loc[panel[col].notna(), "year"]
-            if len(years):
-                out[col] = (int(years.min()), int(years.max()))
-    return out
-
-
-def domain_values(panel_path: str | os.PathLike | None = None) -> dict[str, Any]:
-    """Valid values of run parameters (see :class:`analysis.pipeline.parameters.Domains`)."""
-    values: dict[str, Any] = {
-        "estimators": list(ESTIMATORS),
-        "inference": list(INFERENCE),
-        "control_pools": list(CONTROL_POOLS),
-        "model_outcomes": {m: list(MODEL_OUTCOMES.get(m, ())) for m in registry.models()},
-    }
-    path = _panel_path(panel_path)
-    if path.is_file():
-        try:
-            panel = pd.read_parquet(path)
-            values["years"] = (int(panel["year"].min()), int(panel["year"].max()))
-            values["outcome_years"] = outcome_years(panel)
-        except Exception:  # unreadable panel: years unchecked here, the notebook reports it
-            pass
-    return values
-
-
 def load_panel(panel_path=None) -> pd.DataFrame:
+    """The harmonised panel (``data/processed/panel.parquet`` unless ``panel_path``)."""
+    from . import paths
     from .panel import read_panel
 
-    return read_panel(_panel_path(panel_path))
+    return read_panel(Path(panel_path) if panel_path else paths.PANEL_FILE)
 
 
-# ------------------------------------------------------------------------------------------
-# analysis frame
-# ------------------------------------------------------------------------------------------
-def analysis_frame(
-    panel: pd.DataFrame,
-    model: str,
-    outcome: str,
-    *,
-    control_pool: str = "non_pilot",
-    start_year: int = 2010,
-    end_year: int = 2018,
-    covariates: Iterable[str] = (),
-    n_matched: int = 5,
-) -> pd.DataFrame:
-    """Balanced municipality x year frame: ``y``, ``treated``, ``cluster`` (pilot unit for
-    treated municipalities, the municipality itself for controls), ``event_time``."""
-    if model not in registry.models():
-        raise InputError(choices_message("model", model, registry.models()))
-    if outcome not in panel:
-        raise InputError(choices_message("outcome", outcome, MODEL_OUTCOMES.get(model, ())))
+def _new_frame_api() -> bool:
+    from . import design
+
+    return "control_pool" in inspect.signature(design.analysis_frame).parameters
+
+
+def analysis_frame(panel: pd.DataFrame, model: str, outcome: str, *, control_pool: str = "default",
+                   covariates: Iterable[str] = (), start_year: int = 2010, end_year: int = 2018,
+                   n_matched: int = 5) -> pd.DataFrame:
+    """The design's analysis frame (:func:`analysis.design.analysis_frame`), balanced, years
+    ``start_year``-``end_year``; ``frame.attrs["design"]`` lists treated units, controls and
+    every exclusion with its reason."""
+    from . import design
+
     if control_pool not in CONTROL_POOLS:
         raise InputError(choices_message("control_pool", control_pool, CONTROL_POOLS))
-    treated_munis = set(registry.municipalities(model))
-    any_pilot = set(registry.municipalities())
-    df = panel.loc[(panel["year"] >= start_year) & (panel["year"] <= end_year) & ~panel["aland"].astype(bool)]
-    cols = ["kunta", "year", "municipality_name", "maakunta_code", "population", outcome, *covariates]
-    df = df[list(dict.fromkeys(cols))].rename(columns={outcome: "y"}).copy()
-    df["treated"] = df["kunta"].isin(treated_munis)
-    excluded = any_pilot - treated_munis if control_pool != "non_pilot_keep_other_models" else set()
-    df = df[~df["kunta"].isin(excluded)]
-    if control_pool == "same_region":
-        regions = set(df.loc[df["treated"], "maakunta_code"])
-        df = df[df["treated"] | df["maakunta_code"].isin(regions)]
-    # balanced panel: keep municipalities observed in every year
-    years = sorted(df["year"].unique())
-    complete = df.dropna(subset=["y", *covariates]).groupby("kunta")["year"].nunique()
-    df = df[df["kunta"].isin(complete[complete == len(years)].index)]
-    if control_pool == "matched":
-        df = _matched(df, n_matched)
-    unit_of = {k: u for u in registry.units(model) for k in registry.members(u)}
-    df["cluster"] = np.where(df["treated"], df["kunta"].map(unit_of), df["kunta"])
-    df["event_time"] = df["year"] - ADOPTION_YEAR
-    if not df["treated"].any():
+    years = range(int(start_year), int(end_year) + 1)
+    covariates = list(covariates)
+    if _new_frame_api():
+        frame = design.analysis_frame(panel, model, outcome, control_pool=control_pool,
+                                      covariates=covariates, years=years, n_matched=n_matched,
+                                      balanced=True)
+    else:  # the design module before control pools moved into analysis_frame
+        d = design.comparison_design(model, keep_other_pilots=control_pool == "keep_other_pilots")
+        if control_pool == "same_region":
+            d = design.same_region_controls(d)
+        elif control_pool == "matched":
+            d = design.matched_controls(d, panel, outcome, n_neighbours=n_matched)
+        frame = design.analysis_frame(panel, model, outcome, covariates=covariates, design=d, years=years)
+        n_years = frame["year"].nunique()
+        complete = frame.groupby("kunta")["year"].nunique()
+        frame = frame[frame["kunta"].isin(complete[complete == n_years].index)].reset_index(drop=True)
+        region = panel.drop_duplicates("kunta").set_index("kunta")["maakunta_code"]
+        frame["region"] = frame["kunta"].map(region).astype(str)
+        frame.attrs["design"] = d.to_dict()
+        frame.attrs["pool"] = control_pool
+    if not frame["treated_group"].astype(bool).any():
         raise InputError(f"no treated municipality of {model!r} has {outcome} in {start_year}-{end_year}")
-    return df.sort_values(["kunta", "year"]).reset_index(drop=True)
+    frame.attrs.setdefault("design", {})
+    frame.attrs["control_pool"] = control_pool
+    frame.attrs["model"], frame.attrs["outcome"] = model, outcome
+    return frame
 
 
-def _matched(df: pd.DataFrame, k: int) -> pd.DataFrame:
-    """Nearest-neighbour controls on pre-period outcome mean and log population."""
-    pre = df[df["year"] < ADOPTION_YEAR].groupby("kunta").agg(y=("y", "mean"), pop=("population", "mean"),
-                                                               treated=("treated", "first"))
-    pre["pop"] = np.log(pre["pop"])
-    z = (pre[["y", "pop"]] - pre[["y", "pop"]].mean()) / pre[["y", "pop"]].std()
-    treated, controls = z[pre["treated"]], z[~pre["treated"]]
-    keep = set(treated.index)
-    for _, row in treated.iterrows():
-        dist = ((controls - row) ** 2).sum(axis=1)
-        keep |= set(dist.nsmallest(k).index)
-    return df[df["kunta"].isin(keep)]
-
-
-# ------------------------------------------------------------------------------------------
-# estimators (closed form for the balanced block design; delegate the rest)
-# ------------------------------------------------------------------------------------------
-def _did(frame: pd.DataFrame, treated_mask: pd.Series | None = None, last_year: int = PILOT_END,
-         adoption: int = ADOPTION_YEAR) -> float:
-    """2x2 DiD of municipality means, pre (< adoption) vs pilot period (adoption..last_year).
-
-    On a balanced panel with one adoption date this equals the TWFE coefficient of
-    ``treated x pilot`` when post-pilot years are excluded."""
-    treated = frame["treated"] if treated_mask is None else treated_mask
-    post = (frame["year"] >= adoption) & (frame["year"] <= last_year)
-    pre = frame["year"] < adoption
-    m = lambda t, p: frame.loc[t & p, "y"].mean()  # noqa: E731
-    return (m(treated, post) - m(treated, pre)) - (m(~treated, post) - m(~treated, pre))
-
-
-def _twfe(frame: pd.DataFrame, inference_clusters: bool, covariates: Iterable[str] = ()) -> dict[str, Any]:
-    """TWFE (linearmodels PanelOLS, unit and year effects) of treated x pilot period
-    (2015-2016) and treated x post-pilot (2017+), SEs clustered on the pilot unit."""
-    from linearmodels.panel import PanelOLS
-
-    d = frame.set_index(["kunta", "year"])
-    exog = pd.DataFrame(index=d.index)
-    exog["pilot_2015_2016"] = (d["treated"] & (d["event_time"].between(0, PILOT_END - ADOPTION_YEAR))).astype(float)
-    if (d["event_time"] > PILOT_END - ADOPTION_YEAR).any():
-        exog["post_pilot_2017_on"] = (d["treated"] & (d["event_time"] > PILOT_END - ADOPTION_YEAR)).astype(float)
-    terms = list(exog.columns)
-    for c in covariates:
-        exog[c] = d[c].astype(float)
-    mod = PanelOLS(d["y"], exog, entity_effects=True, time_effects=True)
-    clusters = pd.Series(pd.factorize(d["cluster"])[0], index=d.index, name="cluster")
-    res = mod.fit(cov_type="clustered", clusters=clusters) if inference_clusters else mod.fit()
-    out = {}
-    for term in terms:
-        est = float(res.params[term])
-        if inference_clusters:
-            se = float(res.std_errors[term])
-            ci = res.conf_int().loc[term]
-            out[term] = dict(estimate=est, se=se, ci_low=float(ci["lower"]), ci_high=float(ci["upper"]),
-                             p_value=float(res.pvalues[term]))
-        else:
-            out[term] = dict(estimate=est, se=None, ci_low=None, ci_high=None, p_value=None)
+def add_placebo_adoptions(frame: pd.DataFrame, years: Iterable[int]) -> pd.DataFrame:
+    """Columns ``placebo_<year>``: the treated group's status had the pilot started in
+    ``year`` (for pre-period placebo estimates)."""
+    out = frame.copy()
+    for y in years:
+        out[f"placebo_{int(y)}"] = (out["treated_group"].astype(bool) & (out["year"] >= int(y))).astype(int)
+    out.attrs = dict(frame.attrs)
     return out
 
 
-def _event_study(frame: pd.DataFrame, inference_clusters: bool) -> tuple[list[dict], float | None]:
-    """Leads and lags around 2015 (reference 2014), clustered on the pilot unit; joint Wald
-    pre-trend test of the leads."""
-    from linearmodels.panel import PanelOLS
+def save_frame(frame: pd.DataFrame, output_dir, name: str = FRAME_FILE) -> pd.DataFrame:
+    """Write ``name`` in ``output_dir`` (atomically) and return the frame read back: the
+    estimates are fitted on exactly what their commands read."""
+    from .atomic import atomic_path
 
-    d = frame.set_index(["kunta", "year"])
-    times = sorted(t for t in d["event_time"].unique() if t != REFERENCE_YEAR - ADOPTION_YEAR)
-    exog = pd.DataFrame({f"e{t:+d}": (d["treated"] & (d["event_time"] == t)).astype(float) for t in times},
-                        index=d.index)
-    mod = PanelOLS(d["y"], exog, entity_effects=True, time_effects=True)
-    clusters = pd.Series(pd.factorize(d["cluster"])[0], index=d.index, name="cluster")
-    res = mod.fit(cov_type="clustered", clusters=clusters) if inference_clusters else mod.fit()
-    rows = [{"event_time": REFERENCE_YEAR - ADOPTION_YEAR, "estimate": 0.0, "se": 0.0, "ci_low": 0.0, "ci_high": 0.0}]
-    ci = res.conf_int()
-    for t in times:
-        name = f"e{t:+d}"
-        rows.append({"event_time": int(t), "estimate": float(res.params[name]),
-                     "se": float(res.std_errors[name]) if inference_clusters else None,
-                     "ci_low": float(ci.loc[name, "lower"]) if inference_clusters else None,
-                     "ci_high": float(ci.loc[name, "upper"]) if inference_clusters else None})
-    rows.sort(key=lambda r: r["event_time"])
-    pretrend = None
-    leads = [f"e{t:+d}" for t in times if t < -1]
-    if inference_clusters and leads:
-        b = res.params[leads].to_numpy()
-        v = res.cov.loc[leads, leads].to_numpy()
-        from scipy import stats
-
-        wald = float(b @ np.linalg.pinv(v) @ b)
-        pretrend = float(stats.chi2.sf(wald, len(leads)))
-    return rows, pretrend
+    path = Path(output_dir) / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    attrs = json.loads(json.dumps(frame.attrs, default=str))
+    saved = frame.copy()
+    saved.attrs = {}
+    with atomic_path(path, suffix=".parquet") as tmp:
+        saved.to_parquet(tmp, index=False)
+    back = pd.read_parquet(path)
+    back.attrs = attrs
+    back.attrs["file"] = name
+    return back
 
 
-def _placebo(frame: pd.DataFrame, seed: int, draws: int = 999, last_year: int = PILOT_END) -> dict[str, Any]:
-    """Randomization / in-space placebo inference: the DiD with treatment reassigned to
-    control municipalities (all single controls when one unit is treated; otherwise ``draws``
-    random sets of the same number of municipalities)."""
-    wide = frame.pivot(index="kunta", columns="year", values="y")
-    treated = frame.groupby("kunta")["treated"].first().reindex(wide.index)
-    pre = wide.loc[:, wide.columns < ADOPTION_YEAR].mean(axis=1)
-    post = wide.loc[:, (wide.columns >= ADOPTION_YEAR) & (wide.columns <= last_year)].mean(axis=1)
-    change = (post - pre).to_numpy()
-    is_t = treated.to_numpy()
-    actual = change[is_t].mean() - change[~is_t].mean()
-    controls = np.flatnonzero(~is_t)
-    n_t = int(is_t.sum())
-    rng = np.random.default_rng(seed)
-    if n_t == 1:
-        stats_ = np.array([change[i] - np.delete(change[controls], j).mean() for j, i in enumerate(controls)])
-        method = "in-space placebo (each control as the treated unit)"
+def placebo_construction(frame: pd.DataFrame) -> str | None:
+    """Placebo units for this frame: ``nearest`` when it has coordinates, else ``region``;
+    ``None`` when placebo units are not available in this version."""
+    from .spec import placebo_units_available
+
+    if not placebo_units_available():
+        return None
+    if {"x", "y"} <= set(frame.columns):
+        return "nearest"
+    if "region" in frame.columns:
+        return "region"
+    return None
+
+
+def layout(frame: pd.DataFrame) -> dict[str, Any]:
+    """Treated clusters and their sizes (municipalities per pilot unit)."""
+    units = frame.drop_duplicates("kunta")
+    tr = units[units["treated_group"].astype(bool)]
+    sizes = tr.groupby("cluster")["kunta"].nunique().sort_values(ascending=False)
+    return {"treated_units": sorted(sizes.index.astype(str)), "sizes": [int(s) for s in sizes],
+            "n_treated_units": int(len(sizes)), "n_treated_municipalities": int(len(tr)),
+            "n_control_municipalities": int((~units["treated_group"].astype(bool)).sum()),
+            "years": [int(frame["year"].min()), int(frame["year"].max())]}
+
+
+def design_summary(frame: pd.DataFrame) -> dict[str, Any]:
+    """The ``design`` block of ``results.json``."""
+    d = frame.attrs.get("design") or {}
+    excluded: dict[str, int] = {}
+    for reason in (d.get("excluded") or {}).values():
+        key = str(reason).split(":")[0]
+        excluded[key] = excluded.get(key, 0) + 1
+    lay = layout(frame)
+    construction = placebo_construction(frame)
+    return {"control_pool": frame.attrs.get("control_pool", "default"),
+            "treated_units": lay["treated_units"], "treated_unit_sizes": lay["sizes"],
+            "n_treated_units": lay["n_treated_units"],
+            "n_treated_municipalities": lay["n_treated_municipalities"],
+            "n_control_municipalities": lay["n_control_municipalities"], "years": lay["years"],
+            "excluded": excluded, "treated_break_flags": list(d.get("treated_break_flags") or []),
+            "placebo_units": ({"construction": construction} if construction else
+                              {"reason": "placebo units shaped like the pilot units are not available "
+                                         "in this version: placebo draws use single units"})}
+
+
+def design_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """Treated units, controls and excluded municipalities with the reason, one row per group."""
+    d = frame.attrs.get("design") or {}
+    units = frame.drop_duplicates("kunta")
+    rows = []
+    for unit, g in units[units["treated_group"].astype(bool)].groupby("cluster"):
+        rows.append({"role": "treated unit", "group": unit, "municipalities": len(g),
+                     "codes": ", ".join(sorted(g["kunta"].astype(str)))})
+    controls = units[~units["treated_group"].astype(bool)]
+    rows.append({"role": "control", "group": frame.attrs.get("control_pool", "default"),
+                 "municipalities": len(controls), "codes": ""})
+    reasons: dict[str, list[str]] = {}
+    for code, reason in (d.get("excluded") or {}).items():
+        reasons.setdefault(str(reason), []).append(str(code))
+    dropped = set(d.get("control_municipalities") or []) - set(controls["kunta"].astype(str))
+    if dropped:
+        reasons["no complete outcome series in the window (balanced panel)"] = sorted(dropped)
+    for reason, codes in sorted(reasons.items()):
+        rows.append({"role": "excluded", "group": reason, "municipalities": len(codes),
+                     "codes": ", ".join(sorted(codes)[:12]) + (" ..." if len(codes) > 12 else "")})
+    return pd.DataFrame(rows)
+
+
+# ------------------------------------------------------------------------------------------
+# 2. the plan: one EstimateSpec per published number
+# ------------------------------------------------------------------------------------------
+@dataclass
+class PlannedEstimate:
+    """One published estimate: its settings, the frame file it reads and its role."""
+
+    id: str
+    role: str
+    term: str
+    spec: EstimateSpec
+    frame_file: str = FRAME_FILE
+    control_pool: str = "default"
+    variant: str | None = None
+
+    @property
+    def command(self) -> str:
+        return self.spec.command(self.frame_file)
+
+
+class EstimatePlan(list):
+    """The planned estimates (a list of :class:`PlannedEstimate`), shown as a table."""
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([{"id": p.id, "role": p.role, "estimator": p.spec.method,
+                              "inference": p.spec.inference, "term": p.term,
+                              "control_pool": p.control_pool, "reps": p.spec.reps,
+                              "placebo_units": p.spec.placebo_units, "command": p.command}
+                             for p in self])
+
+    def _repr_html_(self) -> str:
+        return self.to_frame().to_html(index=False)
+
+    def __getitem__(self, key):
+        if isinstance(key, str):
+            for p in self:
+                if p.id == key:
+                    return p
+            raise KeyError(key)
+        return super().__getitem__(key)
+
+
+def sc_predictor_windows(first_year: int, last_pre_year: int = LAST_PRE_YEAR) -> tuple[tuple[int, ...], ...]:
+    """Synthetic-control predictors: pre-period outcome averages over consecutive two-year
+    windows, the last pre-period year on its own (2010-2014: 2010-2011, 2012-2013, 2014), so
+    that the fit does not interpolate the pre-period exactly."""
+    years = list(range(int(first_year), int(last_pre_year) + 1))
+    if len(years) <= 2:
+        return tuple((y,) for y in years)
+    rest = years[:-1]
+    return tuple(tuple(rest[i:i + 2]) for i in range(0, len(rest), 2)) + ((years[-1],),)
+
+
+def _window_term(years: tuple[int, int]) -> str:
+    last = min(years[1], PILOT_END)
+    return f"pilot_{ADOPTION_YEAR}_{last}"
+
+
+def plan_estimates(frame: pd.DataFrame, *, estimators: Iterable[str] = ("twfe", "event-study", "sdid"),
+                   inference: Iterable[str] = ("cluster", "wild", "ri"), covariates: Iterable[str] = (),
+                   seed: int = 20150105, ri_reps: int = RI_REPS, wild_reps: int = WILD_REPS,
+                   placebo_reps: int = SDID_REPS, frame_file: str = FRAME_FILE,
+                   sc_frame_file: str = SC_FRAME_FILE) -> EstimatePlan:
+    """The estimates of one evaluation run.
+
+    Pilot window (years up to 2016): for >= 2 treated clusters TWFE with each requested
+    inference (cluster, wild, ri); for one treated cluster the 2x2 DiD with randomization
+    inference over placebo units (and TWFE as a point estimate). ``sdid`` and ``sc`` with
+    placebo inference; ``event-study`` on all years. TWFE with cluster SEs also on all post
+    years (2015 onward). Placebo draws use placebo units shaped like the pilot units when
+    available (:func:`placebo_construction`).
+    """
+    estimators, inference, covariates = list(estimators), list(inference), list(covariates)
+    for e in estimators:
+        if e not in ESTIMATORS:
+            raise InputError(choices_message("estimator", e, ESTIMATORS))
+    for i in inference:
+        if i not in INFERENCE_METHODS:
+            raise InputError(choices_message("inference", i, INFERENCE_METHODS))
+    lay = layout(frame)
+    single = lay["n_treated_units"] < 2
+    first, last = lay["years"]
+    pilot = (first, min(last, PILOT_END))
+    term = _window_term(pilot)
+    construction = placebo_construction(frame)
+    base = dict(covariates=tuple(covariates), seed=seed)
+    plan = EstimatePlan()
+
+    def add(id_, method, inf, *, years=pilot, term_=term, reps=None, options=None, file=frame_file,
+            placebo=False, covs=True):
+        spec = EstimateSpec(method, inference=inf, years=years if years != (first, last) else None,
+                            reps=reps, options=options or {},
+                            placebo_units=construction if placebo and supports_placebo_units(method) else None,
+                            **{**base, "covariates": base["covariates"] if covs else ()})
+        plan.append(PlannedEstimate(id_, "estimate", term_, spec, file,
+                                    frame.attrs.get("control_pool", "default")))
+
+    if "twfe" in estimators or "did" in estimators:
+        if single:
+            add("did_ri", "did", "ri", reps=ri_reps, placebo=True)
+            add("twfe_cluster", "twfe", "cluster")
+        else:
+            if "cluster" in inference:
+                add("twfe_cluster", "twfe", "cluster")
+            if "wild" in inference:
+                add("twfe_wild", "twfe", "wild", reps=wild_reps)
+            if "ri" in inference:
+                add("twfe_ri", "twfe", "ri", reps=ri_reps, placebo=True)
+        if last > PILOT_END and not single and "cluster" in inference:
+            add("twfe_cluster_post", "twfe", "cluster", years=(first, last),
+                term_=f"post_{ADOPTION_YEAR}_{last}")
+    if "sdid" in estimators:
+        add("sdid_placebo", "sdid", "placebo", reps=placebo_reps, placebo=True, covs=False)
+    if "sc" in estimators:
+        add("sc_placebo", "sc", "placebo", placebo=True, covs=False, file=sc_frame_file,
+            options={"v_method": "equal", "special_predictors": sc_predictor_windows(first)})
+    if "event-study" in estimators:
+        spec = EstimateSpec("event-study", inference="cluster", **base)
+        plan.append(PlannedEstimate("event_study", "event_study", "event_time", spec, frame_file,
+                                    frame.attrs.get("control_pool", "default")))
+    return plan
+
+
+# ------------------------------------------------------------------------------------------
+# 3. fitting: the public estimators, through the specs
+# ------------------------------------------------------------------------------------------
+class Estimates(dict):
+    """Results objects by estimate id, with the plan that produced them; shown as a table."""
+
+    def __init__(self, plan: EstimatePlan, results: Mapping[str, Any]):
+        super().__init__(results)
+        self.plan = plan
+
+    def rows(self, **extra) -> list[dict]:
+        return [estimate_row(p, self[p.id], **extra) for p in self.plan if p.id in self and p.role != "event_study"]
+
+    def to_frame(self) -> pd.DataFrame:
+        cols = ["id", "role", "estimator", "inference", "term", "estimate", "se", "ci_low", "ci_high",
+                "p_value", "n_treated_clusters"]
+        return pd.DataFrame(self.rows(), columns=cols + ["command"])[cols]
+
+    def _repr_html_(self) -> str:
+        return self.to_frame().to_html(index=False, float_format=lambda v: f"{v:.4g}")
+
+
+def fit_estimates(plan: EstimatePlan, frames: pd.DataFrame | Mapping[str, pd.DataFrame]) -> Estimates:
+    """Fit every planned estimate on its frame (``frames``: one frame, or frame file -> frame)."""
+    out = {}
+    for p in plan:
+        frame = frames if isinstance(frames, pd.DataFrame) else frames[p.frame_file]
+        out[p.id] = p.spec.fit(frame)
+    return Estimates(plan, out)
+
+
+def _clean(v):
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    return v
+
+
+def estimate_row(p: PlannedEstimate, result, **extra) -> dict:
+    """One ``results.json`` estimate row, from the results object."""
+    d = result.design
+    nums = headline_numbers(result)
+    row = {"id": p.id, "role": p.role, "estimator": p.spec.method, "inference": p.spec.inference,
+           "control_pool": p.control_pool, "term": p.term, **nums, "reps": p.spec.reps,
+           "seed": p.spec.seed if p.spec.inference in ("wild", "ri", "placebo") else None,
+           "placebo_units": p.spec.placebo_units, "n_clusters": d.n_clusters,
+           "n_treated_clusters": d.n_treated_clusters if d.n_treated_clusters is not None else d.n_treated_units,
+           "variant": p.variant, "warnings": list(result.warnings),
+           "min_p_value": _clean(result.details.get("min_p_value")
+                                 or (result.details.get("placebo") or {}).get("min_p_value")),
+           "command": p.command}
+    row.update(extra)
+    return row
+
+
+# ------------------------------------------------------------------------------------------
+# 4. size, headline, sensitivity, power
+# ------------------------------------------------------------------------------------------
+def size_table(frame: pd.DataFrame, plan: EstimatePlan, *, draws: int = SIZE_DRAWS, seed: int = 20150105):
+    """Rejection rate at 5% and CI coverage of each planned (estimator, inference) on the real
+    layout under a true null (:mod:`analysis.inference.size`): placebo assignments of units
+    shaped like the pilot units among control municipalities. Returns rows, or ``{"reason"}``."""
+    import importlib.util
+
+    if importlib.util.find_spec("analysis.inference.size") is None:
+        return {"reason": "the size simulation (analysis.inference.size) is not available in this "
+                          "version"}
+    from .inference import size as size_mod
+
+    construction = placebo_construction(frame)
+    if construction is None:
+        return {"reason": "placebo units are not available for this frame"}
+    specs = [p.spec for p in plan if p.role == "estimate" and p.spec.years == plan[0].spec.years
+             and p.spec.method in ("twfe", "did") and p.spec.inference in ("cluster", "wild", "ri")]
+    if not specs:
+        return {"reason": "no estimate of this run has a simulated size"}
+    table = size_mod.size_table(frame, specs=specs, draws=draws, seed=seed, construction=construction)
+    return [{k: _clean(v) for k, v in r.items()} for r in table]
+
+
+def choose_headline(rows: list[dict], size, n_treated_clusters: int) -> tuple[str | None, str]:
+    """The written rule: the headline is the first method of the layout's preference list
+    (:data:`HEADLINE_PREFERENCE`) with an estimate whose simulated rejection rate at 5% on the
+    real layout is at most :data:`MAX_REJECTION_RATE`. Without a size table the first
+    available preferred method is the headline and the reason says so."""
+    kind = "single" if n_treated_clusters < 2 else "clusters"
+    pref = HEADLINE_PREFERENCE[kind]
+    by_method = {(r["estimator"], r["inference"]): r for r in rows if r.get("role") in ("estimate", "headline")
+                 and r.get("estimate") is not None and r.get("p_value") is not None}
+    rates: dict[tuple[str, str], float] = {}
+    if isinstance(size, list):
+        for s in size:
+            key = (s.get("estimator"), s.get("inference"))
+            if s.get("rejection_rate") is not None:
+                rates[key] = max(rates.get(key, 0.0), float(s["rejection_rate"]))
+    layout_text = "one treated unit" if kind == "single" else f"{n_treated_clusters} treated clusters"
+    rejected = []
+    for key in pref:
+        if key not in by_method:
+            continue
+        if rates:
+            if key not in rates:
+                rejected.append(f"{key[0]}/{key[1]}: no simulated size")
+                continue
+            if rates[key] > MAX_REJECTION_RATE:
+                rejected.append(f"{key[0]}/{key[1]} rejects a true null in {rates[key]:.1%} of placebo draws")
+                continue
+            reason = (f"{layout_text}: {key[0]}/{key[1]} is the first preferred method "
+                      f"({', '.join(f'{a}/{b}' for a, b in pref)}) whose simulated rejection rate at 5% "
+                      f"on this layout ({rates[key]:.1%}) is at most {MAX_REJECTION_RATE:.0%}")
+        else:
+            reason = (f"{layout_text}: {key[0]}/{key[1]} is the first available preferred method "
+                      f"({', '.join(f'{a}/{b}' for a, b in pref)}); no size simulation was available "
+                      "to check its rejection rate on this layout")
+        if rejected:
+            reason += "; not " + "; not ".join(rejected)
+        return by_method[key]["id"], reason
+    return None, ("no preferred method has an estimate with a simulated rejection rate at most "
+                  f"{MAX_REJECTION_RATE:.0%}" + (": " + "; ".join(rejected) if rejected else ""))
+
+
+def honest_did_bounds(es_result, *, seed: int = 0) -> dict:
+    """Rambachan-Roth (2023) relative-magnitude bounds of the average pilot-period effect (event
+    times 0..1) from an event-study results object, post-period moments only (as R HonestDiD);
+    ``{"reason"}`` when there is no cluster-robust covariance (one treated cluster)."""
+    from .sensitivity.honest_did import breakdown_value, honest_did_from_result
+
+    if es_result is None:
+        return {"reason": "no event study in this run"}
+    if "vcov" not in es_result.details:
+        return {"reason": "one treated cluster: no cluster-robust covariance of the event-study "
+                          "coefficients, so no HonestDiD bounds (pre-trends: placebo-in-time)"}
+    post = [r for r in es_result.details["event_study"] if 0 <= r["event_time"] <= PILOT_END - ADOPTION_YEAR]
+    all_post = [r for r in es_result.details["event_study"] if r["event_time"] >= 0]
+    l_vec = [1.0 / len(post) if r in post else 0.0 for r in all_post]
+    table = honest_did_from_result(es_result, method="relative_magnitude", grid=list(HONEST_DID_MBAR),
+                                   l_vec=l_vec, seed=seed)
+    rows = [{"mbar": _clean(float(r.M)) if r.method != "original" else None, "ci_low": float(r.lb),
+             "ci_high": float(r.ub), "method": r.method} for r in table.itertuples()]
+    bd = breakdown_value(table)
+    return {"breakdown_mbar": _clean(bd), "rows": rows, "moments": "post",
+            "target": f"average effect {ADOPTION_YEAR}-{PILOT_END}",
+            "n_treated_clusters": es_result.design.n_treated_clusters}
+
+
+def power(frame: pd.DataFrame, *, seed: int = 20150105, reps: int = MDE_REPS, alpha: float = 0.05,
+          target_power: float = 0.8) -> dict:
+    """Minimum detectable effect of the pilot-period DiD (:func:`analysis.power.minimum_detectable_effect`)
+    on control municipalities only: placebo pilot period 2013-2014 against 2010-2012, placebo
+    units shaped like the pilot units when available."""
+    from .power import minimum_detectable_effect
+
+    lay = layout(frame)
+    first = lay["years"][0]
+    pre_years = list(range(first, ADOPTION_YEAR - 2))
+    post_years = [ADOPTION_YEAR - 2, ADOPTION_YEAR - 1]
+    if len(pre_years) < 1:
+        return {"reason": f"the frame starts in {first}: too few pre-period years for a placebo pilot period"}
+    kwargs = dict(unit="kunta", time="year", outcome="outcome", cluster_sizes=lay["sizes"],
+                  pre_years=pre_years, post_years=post_years, power=target_power, alpha=alpha,
+                  reps=reps, seed=seed,
+                  exclude_units=sorted(frame.loc[frame["treated_group"].astype(bool), "kunta"].unique()))
+    construction = placebo_construction(frame)
+    params = inspect.signature(minimum_detectable_effect).parameters
+    if construction and "placebo_units" in params:
+        from .inference.placebo_units import PlaceboUnits
+
+        kwargs["placebo_units"] = PlaceboUnits(construction)
     else:
-        stats_ = np.empty(draws)
-        pool = np.arange(len(change))
-        for b in range(draws):
-            fake = np.zeros(len(change), bool)
-            fake[rng.choice(pool, n_t, replace=False)] = True
-            stats_[b] = change[fake].mean() - change[~fake].mean()
-        method = f"randomization inference ({draws} random assignments of {n_t} municipalities)"
-    p = (1 + np.sum(np.abs(stats_) >= abs(actual))) / (len(stats_) + 1)
-    return {"estimate": float(actual), "p_value": float(p), "n_placebos": int(len(stats_)),
-            "min_p_value": float(1 / (len(stats_) + 1)), "method": method}
+        construction = None
+    res = minimum_detectable_effect(frame, **kwargs)
+    return {"mde": res.mde, "alpha": alpha, "power": target_power, "draws": res.reps,
+            "placebo_sd": res.placebo_sd, "cluster_sizes": lay["sizes"],
+            "pre_years": [pre_years[0], pre_years[-1]], "post_years": post_years,
+            "placebo_units": {"construction": construction} if construction else
+            {"reason": "placebo units not available: scattered municipalities of the pilot units' total size"},
+            "seed": seed, "warnings": list(res.warnings)}
 
 
 # ------------------------------------------------------------------------------------------
-# the notebook calls
+# 5. results.json
 # ------------------------------------------------------------------------------------------
-def _label(outcome: str) -> tuple[str, str]:
+def outcome_labels(outcome: str) -> dict[str, str]:
     try:
         from .panel import _VAR_INFO
 
-        info = _VAR_INFO[outcome]
-        return info[0], info[2]
+        label, _, unit = _VAR_INFO[outcome][:3]
     except (ImportError, KeyError):
-        return outcome, ""
+        label, unit = outcome, ""
+    kind = ("eur_per_capita" if "eur" in outcome.lower() else "per_1000" if "per_1000" in outcome
+            else "percent" if ("rate" in outcome or "share" in outcome) else "level")
+    return {"outcome_label": label, "unit_label": unit, "unit_kind": kind}
 
 
-def _est_row(estimator, inference, term, vals, n_clusters, n_treated_clusters, warnings) -> dict:
-    clean = lambda v: None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)  # noqa: E731
-    return {"estimator": estimator, "inference": inference, "term": term,
-            "estimate": clean(vals.get("estimate")), "se": clean(vals.get("se")),
-            "ci_low": clean(vals.get("ci_low")), "ci_high": clean(vals.get("ci_high")),
-            "p_value": clean(vals.get("p_value")), "n_clusters": n_clusters,
-            "n_treated_clusters": n_treated_clusters, "warnings": list(warnings)}
+def write_results(output_dir, results: dict) -> Path:
+    """Atomically write ``results.json`` (plain JSON: NaN -> null)."""
+    from .results import jsonable
+
+    return atomic.write_text(Path(output_dir) / "results.json",
+                             json.dumps(jsonable(results), indent=2, ensure_ascii=False) + "\n")
 
 
-def _result_row(r, estimator, inference, n_clusters, n_treated_clusters, warnings) -> dict:
-    """One ``estimates`` row from an :class:`~analysis.results.EstimationResult` (term ``att``,
-    the pilot period 2015-2016)."""
-    ci = r.conf_int().loc["att"]
-    vals = {"estimate": r.params["att"], "se": r.std_errors["att"], "ci_low": ci.iloc[0], "ci_high": ci.iloc[1],
-            "p_value": r.pvalues["att"]}
-    return _est_row(estimator, inference, "pilot_2015_2016", vals, n_clusters, n_treated_clusters,
-                    list(warnings) + list(r.warnings))
+def _event_study_block(estimates: Estimates) -> tuple[dict | None, Any]:
+    if "event_study" not in estimates:
+        return None, None
+    r = estimates["event_study"]
+    p = estimates.plan["event_study"]
+    return {"rows": r.details["event_study"], "command": p.command}, r
 
 
-def evaluate_model(
-    model: str,
-    outcome: str,
-    *,
-    output_dir: str | os.PathLike,
-    run_id: str = "interactive",
-    control_pool: str = "non_pilot",
-    estimators: Iterable[str] = ("twfe", "event_study"),
-    inference: Iterable[str] = ("cluster", "randomization"),
-    start_year: int = 2010,
-    end_year: int = 2018,
-    covariates: Iterable[str] = (),
-    seed: int = 20150105,
-    placebo_reps: int = 50,
-    sc_donors: int = 40,
-    panel_path=None,
-) -> dict[str, Any]:
-    """Estimate one (model, outcome) with the estimators and inference the design allows;
-    write ``results.json``, ``tables/estimates.*``, ``tables/event_study.*``,
-    ``figures/trends.png``, ``figures/event_study.png``; return the results dict."""
+def _pretrend(es_result, es_command, rows: list[dict]) -> dict:
+    if es_result is not None and "vcov" in es_result.details:
+        pt = es_result.details["pretrend"]
+        return {"test": "F", "p_value": _clean(pt["p_value"]), "statistic": _clean(pt["statistic"]),
+                "df": [pt["df"], pt["df_denominator"]], "command": es_command}
+    placebo = [r for r in rows if r.get("role") == "placebo_year" and r.get("p_value") is not None]
+    if placebo:
+        last = max(placebo, key=lambda r: r["term"])
+        return {"test": "placebo-in-time", "p_value": last["p_value"], "statistic": last["estimate"],
+                "df": None, "command": last["command"], "term": last["term"]}
+    return {"reason": "one treated cluster: no joint pre-trend F-test; see the placebo adoption years "
+                      "of the robustness run and the synthetic-control pre-period RMSPE"}
+
+
+def _synthetic_control_block(estimates: Estimates, frame: pd.DataFrame) -> dict | None:
+    if "sc_placebo" not in estimates:
+        return None
+    r = estimates["sc_placebo"]
+    names = frame.drop_duplicates("kunta").set_index("kunta")
+    names = names["municipality_name"] if "municipality_name" in names else pd.Series(dtype=str)
+    weights = {f"{names.get(k, k)} ({k})": float(v)
+               for k, v in sorted(r.details["weights"].items(), key=lambda kv: -kv[1]) if abs(v) > 1e-6}
+    placebo = r.details.get("placebo") or {}
+    return {"weights": weights, "att": float(r.params["att"]), "placebo_p_value": _clean(float(r.pvalues["att"])),
+            "min_p_value": placebo.get("min_p_value"), "n_donors": placebo.get("n_placebos"),
+            "pre_rmspe": r.details.get("pre_rmspe"), "command": estimates.plan["sc_placebo"].command}
+
+
+def _notes(model: str, frame: pd.DataFrame) -> list[str]:
+    lay = layout(frame)
+    notes = ["Intention-to-treat: the registry names who may take part (law 1350/2014 § 2)."]
+    pool = frame.attrs.get("control_pool", "default")
+    notes.append("Controls include municipalities of other pilot models." if pool == "keep_other_pilots"
+                 else f"Control pool: {pool} (municipalities of other pilot models excluded).")
+    treated = set(frame.loc[frame["treated_group"].astype(bool), "kunta"].astype(str))
+    others = sorted(m for m in registry.models() if m != model and treated & set(registry.municipalities(m)))
+    if others:
+        notes.append("The treated municipalities also ran other pilot models (" + ", ".join(others)
+                     + "): the estimate carries them too.")
+    if lay["n_treated_units"] < 2:
+        notes.append("One treated unit: no cluster-robust SE; inference by placebo units shaped like it "
+                     "(randomization inference, SDID placebo SE, synthetic-control placebos).")
+    if model == "kela_cooperation":
+        notes.append("Basic social assistance moved to Kela on 1.1.2017: years after 2016 are not comparable.")
+    return notes
+
+
+def evaluation_results(*, run_id: str, model: str, outcome: str, frame: pd.DataFrame, estimates: Estimates,
+                       size=None, kind: str = "evaluation", extra_rows: Iterable[dict] = (),
+                       honest=None, power_block=None) -> dict:
+    """The schema-2 ``results.json`` of an evaluation run (plus the top-level keys the report
+    reads from schema 1: ``years``, ``n_*``, ``treated_units``, ``pretrend_p_value``)."""
+    rows = estimates.rows() + list(extra_rows)
+    es_block, es_result = _event_study_block(estimates)
+    lay = layout(frame)
+    if size is None:
+        size = {"reason": "not computed in this run"}
+    headline, reason = choose_headline(rows, size, lay["n_treated_units"]) if kind == "evaluation" else (None, "")
+    for r in rows:
+        if r["id"] == headline:
+            r["role"] = "headline"
+    pretrend = _pretrend(es_result, es_block["command"] if es_block else None, rows)
+    design = design_summary(frame)
+    res = {"schema": SCHEMA, "run_id": run_id, "kind": kind, "model": model, "outcome": outcome,
+           **outcome_labels(outcome), "design": design, "frame": FRAME_FILE, "estimates": rows,
+           "headline": headline, "headline_reason": reason, "event_study": es_block,
+           "pretrend": pretrend, "size": size,
+           "honest_did": honest if honest is not None else {"reason": "in the robustness run"},
+           "power": power_block if power_block is not None else {"reason": "in the robustness run"},
+           "synthetic_control": _synthetic_control_block(estimates, frame), "notes": _notes(model, frame)}
+    # schema-1 keys the report still reads
+    res.update({"control_pool": design["control_pool"], "treated_units": lay["treated_units"],
+                "n_treated_units": lay["n_treated_units"], "n_treated_municipalities": lay["n_treated_municipalities"],
+                "n_control_municipalities": lay["n_control_municipalities"], "years": lay["years"],
+                "pretrend_p_value": pretrend.get("p_value") if pretrend.get("test") == "F" else None})
+    return res
+
+
+def write_figures(output_dir, frame: pd.DataFrame, estimates: Estimates, outcome: str) -> list[Path]:
+    """``figures/trends.png``, ``figures/event_study.png``, ``figures/synthetic_control*.png``
+    and ``tables/estimates.*``, ``tables/event_study.*``."""
     from . import tables
     from .plots import trends as trend_plots
 
     out = Path(output_dir)
-    panel = load_panel(panel_path)
-    frame = analysis_frame(panel, model, outcome, control_pool=control_pool, start_year=start_year,
-                           end_year=end_year, covariates=list(covariates))
-    label, unit_label = _label(outcome)
-    treated = frame[frame["treated"]]
-    n_treated_clusters = int(treated["cluster"].nunique())
-    n_clusters = int(frame["cluster"].nunique())
-    one_cluster = n_treated_clusters == 1
-    notes = [
-        "Intention-to-treat: the registry names who may take part (law 1350/2014 § 2).",
-        "Pilot municipalities of other models are excluded from the controls"
-        if control_pool != "non_pilot_keep_other_models" else "Controls include municipalities of other pilot models.",
-    ]
-    treated_set = set(treated["kunta"])
-    others = sorted(m for m in registry.models() if m != model and treated_set & set(registry.municipalities(m)))
-    if others:
-        notes.append("The treated municipalities also ran other pilot models (" + ", ".join(others)
-                     + "): the estimate carries them too.")
-    common_warn = []
-    if one_cluster:
-        common_warn.append("One treated cluster: no cluster-robust SE; inference by in-space placebos only.")
-    elif n_treated_clusters < 10:
-        common_warn.append(f"Only {n_treated_clusters} treated clusters: cluster-robust SEs over-reject; "
-                           "see wild bootstrap / randomization inference.")
-    if model == "kela_cooperation" and end_year > PILOT_END:
-        common_warn.append("Basic social assistance moved to Kela on 1.1.2017: years after 2016 are not comparable.")
-    estimates: list[dict] = []
-    est_set, inf_set = list(estimators), list(inference)
-    twfe = None
-    if "twfe" in est_set or "did2x2" in est_set:
-        twfe = _twfe(frame, inference_clusters=not one_cluster and "cluster" in inf_set, covariates=covariates)
-        for term, vals in twfe.items():
-            estimates.append(_est_row("twfe", "cluster" if not one_cluster and "cluster" in inf_set else "none",
-                                      term, vals, n_clusters, n_treated_clusters, common_warn))
-    if {"randomization", "placebo"} & set(inf_set) or one_cluster:
-        last = min(end_year, PILOT_END)
-        pl = _placebo(frame, seed, last_year=last)
-        estimates.append(_est_row("did2x2", "placebo" if one_cluster else "randomization", "pilot_2015_2016",
-                                  {"estimate": pl["estimate"], "p_value": pl["p_value"]}, n_clusters,
-                                  n_treated_clusters, common_warn + [f"{pl['method']}; smallest attainable "
-                                                                     f"p = {pl['min_p_value']:.4f}"]))
-    pilot = frame[frame["year"] <= PILOT_END].copy()
-    pilot["D"] = (pilot["treated"] & (pilot["year"] >= ADOPTION_YEAR)).astype(int)
-    kw = dict(unit="kunta", time="year", outcome="y", treated="D")
-    synthetic = None
-    if "wild_bootstrap" in inf_set and not one_cluster:
-        from .estimators.did import twfe_did
-
-        r = twfe_did(pilot, **kw, covariates=list(covariates), cluster="cluster", inference="wild",
-                     reps=999, seed=seed)
-        estimates.append(_result_row(r, "twfe", "wild_bootstrap", n_clusters, n_treated_clusters, common_warn))
-    if "sdid" in est_set:
-        from .estimators.sdid import synthetic_did
-
-        r = synthetic_did(pilot, **kw, inference="placebo", reps=placebo_reps, seed=seed)
-        estimates.append(_result_row(r, "sdid", "placebo", n_clusters, n_treated_clusters, common_warn))
-    sc_result = None
-    if "synthetic_control" in est_set:
-        from .estimators.synthetic_control import synthetic_control
-
-        donors = sc_donor_pool(pilot, sc_donors)
-        windows = sc_predictor_windows(sorted(pilot.loc[pilot["year"] < ADOPTION_YEAR, "year"].unique()))
-        sc_frame = pilot[pilot["treated"] | pilot["kunta"].isin(donors)]
-        n_pool = int((~pilot.groupby("kunta")["treated"].first()).sum())
-        pool_note = (f"Synthetic control: donor pool restricted to the {len(donors)} control municipalities "
-                     f"(of {n_pool}) nearest to the treated group on the pre-period ({start_year}-"
-                     f"{REFERENCE_YEAR}) outcome mean and log population; predictors = pre-period outcome "
-                     f"averages ({_windows_text(windows)}); equal predictor weights (V = 1/k); placebo p-value "
-                     "over these donors.")
-        r = synthetic_control(sc_frame, **kw, special_predictors=[("y", w) for w in windows],
-                              inference="placebo", v_method="equal", seed=seed)
-        sc_result = r
-        estimates.append(_result_row(r, "synthetic_control", "placebo", n_clusters, n_treated_clusters,
-                                     common_warn + [f"donor pool restricted to the {len(donors)} nearest "
-                                                    f"control municipalities (of {n_pool})"]))
-        weights = r.details.get("weights")
-        if isinstance(weights, pd.Series):
-            weights = weights[weights.abs() > 1e-6].to_dict()
-        elif isinstance(weights, dict):
-            weights = {k: v for k, v in weights.items() if abs(v) > 1e-6}
-        names = frame.drop_duplicates("kunta").set_index("kunta")["municipality_name"]
-        weights = {f"{names.get(k, k)} ({k})": float(v)
-                   for k, v in sorted(weights.items(), key=lambda kv: -kv[1])}
-        placebo = r.details.get("placebo") or {}
-        synthetic = {"weights": weights, "placebo_p_value": float(r.pvalues["att"]),
-                     "min_p_value": placebo.get("min_p_value"), "n_donors": len(donors),
-                     "n_control_municipalities_available": n_pool, "att": float(r.params["att"]),
-                     "pre_rmspe": r.details.get("pre_rmspe"), "donor_pool": pool_note}
-        notes.append(pool_note)
-        path = pd.DataFrame(r.details["path"])
-        pre_mean = float(path.loc[path["time"] < ADOPTION_YEAR, "treated"].abs().mean())
-        if synthetic["pre_rmspe"] is not None and pre_mean > 0:
-            share = synthetic["pre_rmspe"] / pre_mean
-            synthetic["pre_rmspe_share_of_mean"] = share
-            if share < 1e-6:
-                notes.append("Synthetic control reproduces the pre-period exactly: the post/pre RMSPE-ratio "
-                             "placebo p-value is then driven by numerical noise and is not informative.")
-            notes.append(f"Synthetic control pre-period fit: RMSPE {synthetic['pre_rmspe']:.3g} "
-                         f"({share:.1%} of the treated pre-period mean)"
-                         + ("; the fit is poor, so the synthetic-control estimate is unreliable." if share > 0.05
-                            else "."))
-    event_rows, pretrend = [], None
-    if "event_study" in est_set:
-        event_rows, pretrend = _event_study(frame, inference_clusters=not one_cluster and "cluster" in inf_set)
-    results = {
-        "run_id": run_id, "model": model, "outcome": outcome, "outcome_label": label, "unit_label": unit_label,
-        "control_pool": control_pool,
-        "treated_units": sorted(treated["cluster"].unique().tolist()),
-        "n_treated_units": n_treated_clusters,
-        "n_treated_municipalities": int(treated["kunta"].nunique()),
-        "n_control_municipalities": int(frame.loc[~frame["treated"], "kunta"].nunique()),
-        "years": [int(frame["year"].min()), int(frame["year"].max())],
-        "estimates": estimates, "event_study": event_rows, "pretrend_p_value": pretrend,
-        "synthetic_control": synthetic, "robustness": None, "power": None, "notes": notes,
-    }
-    write_results(out, results)
-    est_table = pd.DataFrame(estimates).drop(columns=["warnings"])
-    tables.write_table(est_table, out / "tables" / "estimates")
-    if event_rows:
-        tables.write_table(pd.DataFrame(event_rows), out / "tables" / "event_study")
-        trend_plots.event_study_figure(event_rows, label, unit_label, out / "figures" / "event_study.png")
-    trend_plots.trends_figure(frame, label, unit_label, out / "figures" / "trends.png")
-    if sc_result is not None:
-        _synthetic_control_figures(sc_result, label, unit_label, out / "figures")
-    return results
+    labels = outcome_labels(outcome)
+    paths = [trend_plots.trends_figure(frame, labels["outcome_label"], labels["unit_label"],
+                                       out / "figures" / "trends.png")]
+    table = estimates.to_frame()
+    if not table.empty:
+        tables.write_table(table, out / "tables" / "estimates")
+    if "event_study" in estimates:
+        rows = estimates["event_study"].details["event_study"]
+        tables.write_table(pd.DataFrame(rows), out / "tables" / "event_study")
+        paths.append(trend_plots.event_study_figure(rows, labels["outcome_label"], labels["unit_label"],
+                                                    out / "figures" / "event_study.png"))
+    if "sc_placebo" in estimates:
+        paths += _synthetic_control_figures(estimates["sc_placebo"], labels, out / "figures")
+    return paths
 
 
-def sc_predictor_windows(pre_years: list[int]) -> list[list[int]]:
-    """Pre-period outcome averages used as synthetic-control predictors: consecutive two-year
-    windows ending with the last pre-period year on its own (2010-2014: 2010-2011,
-    2012-2013, 2014). Averages rather than every yearly value keep the fit from interpolating
-    the pre-period exactly, which would make the RMSPE-ratio placebo test degenerate."""
-    years = [int(y) for y in pre_years]
-    if len(years) <= 2:
-        return [[y] for y in years]
-    last, rest = years[-1], years[:-1]
-    return [rest[i:i + 2] for i in range(0, len(rest), 2)] + [[last]]
-
-
-def _windows_text(windows: list[list[int]]) -> str:
-    return ", ".join(f"{w[0]}-{w[-1]}" if len(w) > 1 else f"{w[0]}" for w in windows)
-
-
-def sc_donor_pool(frame: pd.DataFrame, n: int = 40) -> list[str]:
-    """The ``n`` control municipalities nearest to the treated group's average on the
-    standardised pre-period (< 2015) outcome mean and log population (ties by code): a
-    restricted donor pool that keeps the synthetic control's in-space placebo run short."""
-    pre = frame[frame["year"] < ADOPTION_YEAR].groupby("kunta").agg(
-        y=("y", "mean"), pop=("population", "mean"), treated=("treated", "first"))
-    pre["pop"] = np.log(pre["pop"])
-    z = (pre[["y", "pop"]] - pre[["y", "pop"]].mean()) / pre[["y", "pop"]].std(ddof=0)
-    target = z[pre["treated"]].mean()
-    dist = ((z[~pre["treated"]] - target) ** 2).sum(axis=1).rename("d").reset_index()
-    dist = dist.sort_values(["d", "kunta"])
-    return dist["kunta"].head(int(n)).tolist()
-
-
-def _synthetic_control_figures(result, label: str, unit_label: str, fig_dir: Path) -> None:
-    """``synthetic_control.png`` (treated vs synthetic path) and ``synthetic_control_placebos.png``."""
+def _synthetic_control_figures(result, labels: dict, fig_dir: Path) -> list[Path]:
     import matplotlib.pyplot as plt
 
     from .plots import synth
@@ -481,36 +656,201 @@ def _synthetic_control_figures(result, label: str, unit_label: str, fig_dir: Pat
 
     apply_style()
     fig, ax = plt.subplots()
-    synth.plot_path(result, ax=ax, ylabel=f"{label} ({unit_label})" if unit_label else label)
-    _save(fig, fig_dir / "synthetic_control.png")
+    unit = labels["unit_label"]
+    synth.plot_path(result, ax=ax, ylabel=f"{labels['outcome_label']} ({unit})" if unit else labels["outcome_label"])
+    paths = [_save(fig, fig_dir / "synthetic_control.png")]
     if result.details.get("placebo"):
         fig, ax = plt.subplots()
         synth.plot_placebo_gaps(result, ax=ax)
-        _save(fig, fig_dir / "synthetic_control_placebos.png")
+        paths.append(_save(fig, fig_dir / "synthetic_control_placebos.png"))
+    return paths
 
 
-
-def write_results(output_dir, results: dict) -> Path:
-    """Atomically write ``results.json`` (plain JSON: NaN -> null)."""
-    def clean(v):
-        if isinstance(v, dict):
-            return {str(k): clean(x) for k, x in v.items()}
-        if isinstance(v, (list, tuple)):
-            return [clean(x) for x in v]
-        if isinstance(v, (np.integer,)):
-            return int(v)
-        if isinstance(v, (float, np.floating)):
-            return None if not math.isfinite(float(v)) else float(v)
-        if isinstance(v, np.bool_):
-            return bool(v)
-        return v
-
-    return atomic.write_text(Path(output_dir) / "results.json",
-                             json.dumps(clean(results), indent=2, ensure_ascii=False) + "\n")
+# ------------------------------------------------------------------------------------------
+# whole runs (the same steps the notebooks show one by one)
+# ------------------------------------------------------------------------------------------
+def sc_frame(panel: pd.DataFrame, model: str, outcome: str, frame: pd.DataFrame, *, sc_donors: int,
+             start_year: int, end_year: int) -> pd.DataFrame:
+    """The synthetic-control frame: the design's matched control pool sized to about
+    ``sc_donors`` donors (nearest neighbours of each treated municipality on the pre-period
+    outcome and size), so that the in-space placebo run stays short."""
+    n_treated = layout(frame)["n_treated_municipalities"]
+    n_matched = max(1, math.ceil(int(sc_donors) / max(1, n_treated)))
+    return analysis_frame(panel, model, outcome, control_pool="matched", start_year=start_year,
+                          end_year=end_year, n_matched=n_matched)
 
 
+def run_frames(panel: pd.DataFrame, frame: pd.DataFrame, *, estimators: Iterable[str] = (), sc_donors: int = 40,
+               output_dir) -> dict[str, pd.DataFrame]:
+    """Every frame the run's estimates read, by file name, saved in ``output_dir``: the analysis
+    frame and, with ``sc`` among the estimators, the synthetic-control frame (:func:`sc_frame`)."""
+    frames = {FRAME_FILE: frame}
+    if "sc" in estimators:
+        lay = layout(frame)
+        frames[SC_FRAME_FILE] = save_frame(
+            sc_frame(panel, frame.attrs["model"], frame.attrs["outcome"], frame, sc_donors=sc_donors,
+                     start_year=lay["years"][0], end_year=lay["years"][1]), output_dir, SC_FRAME_FILE)
+    return frames
+
+
+def variant_frames(panel: pd.DataFrame, frame: pd.DataFrame, control_pools: Iterable[str], *,
+                   output_dir) -> dict[str, pd.DataFrame]:
+    """The analysis frame and one frame per other control pool (``frame_<pool>.parquet``),
+    saved in ``output_dir``."""
+    frames = {FRAME_FILE: frame}
+    lay = layout(frame)
+    for pool in control_pools:
+        if pool == frame.attrs.get("control_pool", "default"):
+            continue
+        frames[f"frame_{pool}.parquet"] = save_frame(
+            analysis_frame(panel, frame.attrs["model"], frame.attrs["outcome"], control_pool=pool,
+                           start_year=lay["years"][0], end_year=lay["years"][1]),
+            output_dir, f"frame_{pool}.parquet")
+    return frames
+
+
+def evaluate_model(model: str, outcome: str, *, output_dir, run_id: str = "interactive",
+                   control_pool: str = "default", estimators: Iterable[str] = ("twfe", "event-study", "sdid"),
+                   inference: Iterable[str] = ("cluster", "wild", "ri"), start_year: int = 2010,
+                   end_year: int = 2018, covariates: Iterable[str] = (), seed: int = 20150105,
+                   ri_reps: int = RI_REPS, wild_reps: int = WILD_REPS, placebo_reps: int = SDID_REPS,
+                   size_draws: int = SIZE_DRAWS, sc_donors: int = 40, panel_path=None) -> dict:
+    """One evaluation run: the steps of notebook ``20_model_evaluation`` in one call."""
+    out = Path(output_dir)
+    panel = load_panel(panel_path)
+    frame = save_frame(analysis_frame(panel, model, outcome, control_pool=control_pool, covariates=covariates,
+                                      start_year=start_year, end_year=end_year), out)
+    frames = run_frames(panel, frame, estimators=estimators, sc_donors=sc_donors, output_dir=out)
+    plan = plan_estimates(frame, estimators=estimators, inference=inference, covariates=covariates, seed=seed,
+                          ri_reps=ri_reps, wild_reps=wild_reps, placebo_reps=placebo_reps)
+    estimates = fit_estimates(plan, frames)
+    size = size_table(frame, plan, draws=size_draws, seed=seed)
+    results = evaluation_results(run_id=run_id, model=model, outcome=outcome, frame=frame,
+                                 estimates=estimates, size=size)
+    write_results(out, results)
+    write_figures(out, frame, estimates, outcome)
+    return results
+
+
+def robustness_plan(frame: pd.DataFrame, *, placebo_years: Iterable[int] = (2012, 2013), seed: int = 20150105,
+                    ri_reps: int = RI_REPS, wild_reps: int = WILD_REPS,
+                    frames: Mapping[str, pd.DataFrame] | None = None) -> EstimatePlan:
+    """Robustness estimates: the layout's first preferred method on the pre-period with placebo
+    adoption years (columns ``placebo_<year>``, :func:`add_placebo_adoptions`), on the pilot
+    window, and on the variant frames (``frame_<pool>.parquet``, :func:`variant_frames`); the
+    event study of the pilot window for the HonestDiD bounds."""
+    lay = layout(frame)
+    single = lay["n_treated_units"] < 2
+    method, inf = ("did", "ri") if single else ("twfe", "wild")
+    reps = ri_reps if inf == "ri" else wild_reps
+    construction = placebo_construction(frame)
+    pu = construction if inf == "ri" and supports_placebo_units(method) else None
+    first, last = lay["years"]
+    pilot = (first, min(last, PILOT_END))
+    plan = EstimatePlan()
+    for y in placebo_years:
+        if not first < int(y) <= LAST_PRE_YEAR:
+            continue
+        spec = EstimateSpec(method, treated=f"placebo_{int(y)}", inference=inf, reps=reps, seed=seed,
+                            years=(first, LAST_PRE_YEAR), placebo_units=pu)
+        plan.append(PlannedEstimate(f"{method}_{inf}__placebo_{int(y)}", "placebo_year",
+                                    f"placebo_{int(y)}_{LAST_PRE_YEAR}", spec, FRAME_FILE,
+                                    frame.attrs.get("control_pool", "default"),
+                                    f"placebo adoption in {int(y)} (pre-period {first}-{LAST_PRE_YEAR} only)"))
+    spec = EstimateSpec(method, inference=inf, reps=reps, seed=seed, years=pilot, placebo_units=pu)
+    plan.append(PlannedEstimate(f"{method}_{inf}", "robustness", _window_term(pilot), spec, FRAME_FILE,
+                                frame.attrs.get("control_pool", "default"), "baseline (default control pool)"))
+    for file in frames or {}:
+        if file == FRAME_FILE:
+            continue
+        pool = file[len("frame_"):-len(".parquet")]
+        plan.append(PlannedEstimate(f"{method}_{inf}__{pool}", "robustness", _window_term(pilot),
+                                    spec.with_(), file, pool, f"control pool: {pool}"))
+    plan.append(PlannedEstimate("event_study", "event_study", "event_time",
+                                EstimateSpec("event-study", inference="cluster", seed=seed, years=pilot),
+                                FRAME_FILE, frame.attrs.get("control_pool", "default")))
+    return plan
+
+
+def robustness(model: str, outcome: str, *, output_dir, run_id: str = "interactive", start_year: int = 2010,
+               end_year: int = 2018, placebo_years: Iterable[int] = (2012, 2013),
+               control_pools: Iterable[str] = ("keep_other_pilots", "same_region", "matched"),
+               seed: int = 20150105, ri_reps: int = RI_REPS, wild_reps: int = WILD_REPS,
+               mde_reps: int = MDE_REPS, panel_path=None) -> dict:
+    """One robustness run: the steps of notebook ``30_robustness`` in one call."""
+    out = Path(output_dir)
+    panel = load_panel(panel_path)
+    frame = save_frame(add_placebo_adoptions(analysis_frame(panel, model, outcome, start_year=start_year,
+                                                            end_year=end_year), placebo_years), out)
+    frames = variant_frames(panel, frame, control_pools, output_dir=out)
+    plan = robustness_plan(frame, placebo_years=placebo_years, seed=seed, ri_reps=ri_reps, wild_reps=wild_reps,
+                           frames=frames)
+    estimates = fit_estimates(plan, frames)
+    honest = honest_did_bounds(estimates.get("event_study"), seed=seed)
+    power_block = power(frame, seed=seed, reps=mde_reps)
+    results = write_robustness(out, run_id=run_id, model=model, outcome=outcome, frame=frame,
+                               estimates=estimates, honest=honest, power_block=power_block)
+    return results
+
+
+def write_robustness(output_dir, *, run_id: str, model: str, outcome: str, frame: pd.DataFrame,
+                     estimates: Estimates, honest: dict, power_block: dict) -> dict:
+    """``results.json`` (kind ``robustness``), ``tables/robustness.*``, ``tables/honest_did.*``,
+    ``figures/honest_did.png``."""
+    from . import tables
+
+    out = Path(output_dir)
+    results = evaluation_results(run_id=run_id, model=model, outcome=outcome, frame=frame, estimates=estimates,
+                                 kind="robustness", honest=honest, power_block=power_block,
+                                 size={"reason": "in the evaluation run of this model and outcome"})
+    results["event_study"] = None
+    results["robustness"] = {"checks": [{k: r[k] for k in ("id", "role", "variant", "control_pool", "estimate",
+                                                            "ci_low", "ci_high", "p_value")}
+                                        for r in results["estimates"]]}
+    if "rows" in honest:
+        results["robustness"]["honest_did"] = honest["rows"]
+        tables.write_table(pd.DataFrame(honest["rows"]), out / "tables" / "honest_did")
+        _honest_did_figure(honest, out / "figures" / "honest_did.png")
+    tables.write_table(estimates.to_frame(), out / "tables" / "robustness")
+    write_results(out, results)
+    return results
+
+
+def figure_files(output_dir) -> list[Path]:
+    """The figures a run wrote (``figures/*.png``), sorted."""
+    return sorted((Path(output_dir) / "figures").glob("*.png"))
+
+
+def _honest_did_figure(honest: dict, path: Path) -> Path:
+    """Relative-magnitude intervals by Mbar, the conventional interval first."""
+    import matplotlib.pyplot as plt
+
+    from .plots.style import CONTROL_COLOR, TREATED_COLOR, apply_style
+    from .plots.trends import _save
+
+    apply_style()
+    rows = pd.DataFrame(honest["rows"])
+    orig = rows[rows["method"] == "original"].iloc[0]
+    rest = rows[rows["method"] != "original"]
+    fig, ax = plt.subplots()
+    x0 = float(rest["mbar"].min()) - 0.5
+    ax.errorbar([x0], [(orig.ci_low + orig.ci_high) / 2], yerr=[[(orig.ci_high - orig.ci_low) / 2]], fmt="o",
+                color=CONTROL_COLOR, capsize=4, label="Conventional 95% CI")
+    ax.errorbar(rest["mbar"], (rest["ci_low"] + rest["ci_high"]) / 2, yerr=(rest["ci_high"] - rest["ci_low"]) / 2,
+                fmt="s", color=TREATED_COLOR, capsize=4, label="Robust 95% CI (relative magnitudes)")
+    ax.axhline(0, color="black", linewidth=0.8)
+    ax.set_xticks([x0, *rest["mbar"]], ["Orig.", *[f"{m:g}" for m in rest["mbar"]]])
+    ax.set_xlabel("M̄ (post-period trend violation relative to the largest pre-period change)")
+    ax.set_ylabel(f"Effect {ADOPTION_YEAR}–{PILOT_END}")
+    ax.legend()
+    return _save(fig, path)
+
+
+# ------------------------------------------------------------------------------------------
+# descriptive and audit runs
+# ------------------------------------------------------------------------------------------
 def describe_model(model: str, outcomes: Iterable[str] | None = None, *, output_dir, run_id="interactive",
-                   control_pool="non_pilot", start_year=2010, end_year=2018, panel_path=None) -> dict:
+                   control_pool="default", start_year=2010, end_year=2018, panel_path=None) -> dict:
     """Descriptives of one model: treated vs control trends (raw and indexed to 2014), unit
     composition and the pre-period balance table, written to ``output_dir``."""
     from . import tables
@@ -518,7 +858,11 @@ def describe_model(model: str, outcomes: Iterable[str] | None = None, *, output_
 
     out = Path(output_dir)
     panel = load_panel(panel_path)
-    outcomes = list(outcomes) if outcomes else list(MODEL_OUTCOMES[model])
+    if not outcomes:
+        from .outcomes import model_outcomes as catalogue
+
+        outcomes = model_outcomes(model) or catalogue(model).secondary
+    outcomes = list(outcomes)
     reg = registry.registry_frame()
     composition = (reg[reg["model_id"] == model][["unit_fi", "kuntanumero", "member_fi"]]
                    .rename(columns={"unit_fi": "pilot unit", "kuntanumero": "code", "member_fi": "member"})
@@ -528,17 +872,19 @@ def describe_model(model: str, outcomes: Iterable[str] | None = None, *, output_
     for outcome in outcomes:
         frame = analysis_frame(panel, model, outcome, control_pool=control_pool, start_year=start_year,
                                end_year=end_year)
-        label, unit_label = _label(outcome)
-        trend_plots.trends_figure(frame, label, unit_label, out / "figures" / f"trends_{outcome}.png")
-        trend_plots.trends_figure(frame, label, "index, 2014 = 100", out / "figures" / f"trends_indexed_{outcome}.png",
-                                  index_year=REFERENCE_YEAR)
-        bal = tables.balance_table(panel, frame, ["y", "population", "share_65_plus", "unemployment_rate"])
+        labels = outcome_labels(outcome)
+        trend_plots.trends_figure(frame, labels["outcome_label"], labels["unit_label"],
+                                  out / "figures" / f"trends_{outcome}.png")
+        trend_plots.trends_figure(frame, labels["outcome_label"], "index, 2014 = 100",
+                                  out / "figures" / f"trends_indexed_{outcome}.png", index_year=REFERENCE_YEAR)
+        legacy = frame.assign(y=frame["outcome"], treated=frame["treated_group"].astype(bool))
+        bal = tables.balance_table(panel, legacy,
+                                   ["y", "population", "share_65_plus", "unemployment_rate"])
         tables.write_table(bal, out / "tables" / f"balance_{outcome}")
         summary["balance"][outcome] = bal.to_dict(orient="records")
     atomic.write_text(out / "descriptives.json", json.dumps(summary, indent=2, default=str) + "\n")
-    # the run-output contract: every run of a model has a results.json (no estimates here)
-    write_results(out, {"run_id": run_id, "model": model, "outcome": None, "kind": "descriptives",
-                        "outcomes": outcomes, "estimates": [], "event_study": [],
+    write_results(out, {"schema": SCHEMA, "run_id": run_id, "kind": "descriptives", "model": model,
+                        "outcome": None, "outcomes": outcomes, "estimates": [], "event_study": None,
                         "notes": [f"descriptive run: trends, composition and pre-period balance of "
                                   f"{len(outcomes)} outcome(s); no estimation"]})
     return summary
@@ -563,12 +909,10 @@ def data_audit(*, output_dir, run_id: str = "interactive", panel_path=None) -> d
                      "share_observed_mainland": float(mainland[col].notna().mean()),
                      "mean": float(mainland[col].mean()), "min": float(mainland[col].min()),
                      "max": float(mainland[col].max())})
-    coverage = pd.DataFrame(rows)
-    tables.write_table(coverage, out / "tables" / "coverage")
+    tables.write_table(pd.DataFrame(rows), out / "tables" / "coverage")
     reg = registry.registry_frame()
     per_model = reg.groupby("model_id").agg(units=("unit_id", "nunique"), members=("member_fi", "nunique"))
-    per_model = per_model.reindex(registry.models()).reset_index()
-    tables.write_table(per_model, out / "tables" / "registry")
+    tables.write_table(per_model.reindex(registry.models()).reset_index(), out / "tables" / "registry")
     manifest = paths.RAW / "MANIFEST.csv"
     if manifest.is_file():
         tables.write_table(pd.read_csv(manifest), out / "tables" / "sources")
@@ -582,174 +926,3 @@ def data_audit(*, output_dir, run_id: str = "interactive", panel_path=None) -> d
     }
     atomic.write_text(out / "audit.json", json.dumps(summary, indent=2) + "\n")
     return summary
-
-
-def robustness(model: str, outcome: str, *, output_dir, run_id: str = "interactive",
-               start_year: int = 2010, end_year: int = 2018, placebo_years: Iterable[int] = (2012, 2013),
-               control_pools: Iterable[str] = CONTROL_POOLS, seed: int = 20150105,
-               panel_path=None) -> dict:
-    """Robustness of the pilot-period DiD (2015-2016): placebo adoption years (pre-period
-    only), leave-one-unit-out, alternative control pools; HonestDiD bounds (>= 2 treated
-    clusters, :func:`honest_did_bounds`) and the MDE (:func:`pilot_power`). Writes
-    ``results.json`` (``robustness``, ``power``), ``tables/robustness.*``, ``tables/honest_did.*``
-    and ``figures/honest_did.png``."""
-    from . import tables
-
-    out = Path(output_dir)
-    panel = load_panel(panel_path)
-    last = min(end_year, PILOT_END)
-    rows = []
-    base = analysis_frame(panel, model, outcome, start_year=start_year, end_year=end_year)
-    rows.append({"check": "baseline", "variant": "non_pilot", "estimate": _did(base, last_year=last)})
-    for year in placebo_years:
-        pre = base[base["year"] < ADOPTION_YEAR]
-        if pre["year"].min() < year:
-            rows.append({"check": "placebo_adoption_year", "variant": str(year),
-                         "estimate": _did(pre, last_year=ADOPTION_YEAR - 1, adoption=year)})
-    for unit in sorted(base.loc[base["treated"], "cluster"].unique()):
-        if base.loc[base["treated"], "cluster"].nunique() < 2:
-            break
-        rest = base[base["cluster"] != unit]
-        rows.append({"check": "leave_one_unit_out", "variant": unit, "estimate": _did(rest, last_year=last)})
-    for pool in control_pools:
-        if pool == "non_pilot":
-            continue
-        frame = analysis_frame(panel, model, outcome, control_pool=pool, start_year=start_year, end_year=end_year)
-        pl = _placebo(frame, seed, last_year=last)
-        rows.append({"check": "control_pool", "variant": pool, "estimate": pl["estimate"], "p_value": pl["p_value"],
-                     "n_control_municipalities": int(frame.loc[~frame["treated"], "kunta"].nunique())})
-    table = pd.DataFrame(rows)
-    tables.write_table(table, out / "tables" / "robustness")
-    result = {"run_id": run_id, "model": model, "outcome": outcome, "checks": table.to_dict(orient="records"),
-              "notes": []}
-    honest, breakdown, hd_notes = honest_did_bounds(base, out)
-    result["honest_did"] = honest
-    result["breakdown_value"] = breakdown
-    result["notes"].extend(hd_notes)
-    power = pilot_power(base, seed=seed)
-    result["notes"].append(
-        f"Power: minimum detectable effect {power['mde']:.4g} at power {power['power']:g}, alpha "
-        f"{power['alpha']:g} ({power['method']}).")
-    write_results(out, {"run_id": run_id, "model": model, "outcome": outcome, "robustness": result,
-                        "power": power, "notes": result["notes"]})
-    return {**result, "power": power}
-
-
-#: Mbar grid of the relative-magnitude bounds (Rambachan & Roth 2023)
-HONEST_DID_MBAR = (0, 0.5, 1, 1.5, 2)
-#: M grid of the smoothness bounds, in units of the median pre-period coefficient SE
-HONEST_DID_M_SE_MULTIPLES = (0, 0.25, 0.5, 1, 2)
-
-
-def honest_did_bounds(base: pd.DataFrame, out: Path | None = None) -> tuple[list[dict], dict | None, list[str]]:
-    """Rambachan-Roth (2023) sensitivity of the pilot-period effect (average of event times 0
-    and 1 = 2015-2016): event study on 2010-2016 with cluster-robust covariance (pilot unit),
-    then :func:`analysis.sensitivity.honest_did.honest_did_from_result` for relative magnitudes
-    (``Mbar`` in :data:`HONEST_DID_MBAR`) and smoothness (``M`` = multiples of the median SE of
-    the pre-period coefficients). Writes ``tables/honest_did.*`` and ``figures/honest_did.png``
-    when ``out`` is given. Returns (records, breakdown values, notes); with one treated cluster
-    there is no cluster covariance and nothing is computed (a note says so)."""
-    from .estimators.event_study import event_study
-    from .sensitivity.honest_did import breakdown_value, honest_did_from_result
-
-    n_treated_clusters = int(base.loc[base["treated"], "cluster"].nunique())
-    if n_treated_clusters < 2:
-        return [], None, [f"HonestDiD bounds not computed: {n_treated_clusters} treated cluster, so there is "
-                          "no cluster-robust covariance of the event-study coefficients (inference by "
-                          "in-space placebos only)."]
-    pilot = base[base["year"] <= PILOT_END].copy()
-    pilot["D"] = (pilot["treated"] & (pilot["year"] >= ADOPTION_YEAR)).astype(int)
-    es = event_study(pilot, unit="kunta", time="year", outcome="y", treated="D", cluster="cluster",
-                     inference="cluster")
-    post = [r for r in es.details["event_study"] if r["event_time"] >= 0]
-    l_vec = [1.0 / len(post)] * len(post)
-    pre_se = [r["se"] for r in es.details["event_study"] if r["event_time"] < -1 and r["se"] is not None]
-    se_unit = float(np.median(pre_se)) if pre_se else 0.0
-    rm = honest_did_from_result(es, method="relative_magnitude", grid=list(HONEST_DID_MBAR), l_vec=l_vec)
-    m_grid = [m * se_unit for m in HONEST_DID_M_SE_MULTIPLES]
-    sd = honest_did_from_result(es, method="smoothness", grid=m_grid, l_vec=l_vec)
-    sd["M_in_pre_se"] = [np.nan] + list(HONEST_DID_M_SE_MULTIPLES)
-    rm["M_in_pre_se"] = np.nan
-    table = pd.concat([rm, sd[~sd["method"].eq("original")]], ignore_index=True)
-    table = table[["method", "M", "M_in_pre_se", "lb", "ub"]]
-    breakdown = {"relative_magnitude_Mbar": breakdown_value(rm), "smoothness_M": breakdown_value(sd),
-                 "smoothness_M_in_pre_se": (breakdown_value(sd) / se_unit
-                                            if se_unit > 0 and math.isfinite(breakdown_value(sd)) else None)}
-    notes = [f"HonestDiD (Rambachan & Roth 2023): bounds for the average 2015-2016 effect from a "
-             f"{len(post) + len(pre_se) + 1}-period event study with cluster-robust covariance "
-             f"({n_treated_clusters} treated clusters); {_construction(rm)} with Mbar in "
-             f"{list(HONEST_DID_MBAR)}, {_construction(sd)} with M in {list(HONEST_DID_M_SE_MULTIPLES)} x the "
-             f"median pre-period SE ({se_unit:.4g}). Breakdown value: the largest grid value whose "
-             "interval excludes 0 (missing: even the smallest includes 0)."]
-    conventional = rm[rm["method"] == "original"].iloc[0]
-    smooth0 = sd[sd["method"] != "original"].sort_values("M").iloc[0]
-    if smooth0["lb"] > 0 >= conventional["ub"] or smooth0["ub"] < 0 <= conventional["lb"]:
-        notes.append("HonestDiD smoothness bounds at M = 0 (a linear pre-period trend carried forward) have "
-                     "the opposite sign of the conventional interval: the conclusion depends on the pre-trend "
-                     "assumption; the smoothness breakdown value refers to that opposite-signed interval.")
-    if n_treated_clusters < 10:
-        notes.append(f"HonestDiD uses the cluster-robust covariance, which understates uncertainty with "
-                     f"{n_treated_clusters} treated clusters: read the bounds as optimistic.")
-    if out is not None:
-        from . import tables
-
-        tables.write_table(table, out / "tables" / "honest_did")
-        _honest_did_figure(rm, out / "figures" / "honest_did.png")
-    return table.to_dict(orient="records"), breakdown, notes
-
-
-def _construction(table: pd.DataFrame) -> str:
-    """The construction label(s) reported by :mod:`analysis.sensitivity.honest_did`."""
-    return " / ".join(sorted(set(table.loc[table["method"] != "original", "method"])))
-
-
-def _honest_did_figure(rm: pd.DataFrame, path: Path) -> None:
-    """Relative-magnitude intervals by Mbar, the conventional interval first."""
-    import matplotlib.pyplot as plt
-
-    from .plots.style import CONTROL_COLOR, TREATED_COLOR, apply_style
-    from .plots.trends import _save
-
-    apply_style()
-    fig, ax = plt.subplots()
-    orig = rm[rm["method"] == "original"].iloc[0]
-    rest = rm[rm["method"] != "original"]
-    width = float(rest["M"].diff().min()) if len(rest) > 1 else 0.5
-    x0 = float(rest["M"].min()) - width
-    ax.errorbar([x0], [(orig.lb + orig.ub) / 2], yerr=[[(orig.ub - orig.lb) / 2]], fmt="o",
-                color=CONTROL_COLOR, capsize=4, label="Conventional 95% CI")
-    ax.errorbar(rest["M"], (rest["lb"] + rest["ub"]) / 2, yerr=(rest["ub"] - rest["lb"]) / 2, fmt="s",
-                color=TREATED_COLOR, capsize=4, label="Robust 95% CI (relative magnitudes)")
-    ax.axhline(0, color="black", linewidth=0.8)
-    ax.set_xticks([x0, *rest["M"]], ["Orig.", *[f"{m:g}" for m in rest["M"]]])
-    ax.set_xlabel("M̄ (post-period trend violation relative to the largest pre-period change)")
-    ax.set_ylabel("Effect 2015–2016")
-    ax.legend()
-    _save(fig, path)
-
-
-def pilot_power(base: pd.DataFrame, *, seed: int, power: float = 0.8, alpha: float = 0.05,
-                reps: int = 2000) -> dict[str, Any]:
-    """Minimum detectable effect of the pilot-period DiD by simulation on the real pre-period
-    panel (:func:`analysis.power.minimum_detectable_effect`): control municipalities only,
-    2010-2012 as placebo pre-period and 2013-2014 as a two-year placebo pilot period, placebo
-    treatment with the model's unit structure (number of treated municipalities per pilot unit)."""
-    from .power import minimum_detectable_effect
-
-    treated = base[base["treated"]]
-    sizes = treated.groupby("cluster")["kunta"].nunique().sort_values(ascending=False).astype(int).tolist()
-    pre_years = [y for y in range(int(base["year"].min()), ADOPTION_YEAR - 2)]
-    post_years = [ADOPTION_YEAR - 2, ADOPTION_YEAR - 1]
-    pr = minimum_detectable_effect(base, unit="kunta", time="year", outcome="y", cluster_sizes=sizes,
-                                   pre_years=pre_years, post_years=post_years, power=power, alpha=alpha,
-                                   reps=reps, seed=seed, exclude_units=sorted(set(treated["kunta"])))
-    d = pr.to_dict()
-    d.pop("curve", None)
-    if not d["warnings"]:
-        d.pop("warnings")
-    d.update({"cluster_sizes": sizes, "pre_years": f"{pre_years[0]}-{pre_years[-1]}",
-              "post_years": f"{post_years[0]}-{post_years[-1]}",
-              "method": "randomization-inference DiD test on placebo-treated control municipalities, "
-                        f"{len(sizes)} pseudo-unit(s) of {sum(sizes)} municipalities, {pre_years[0]}-"
-                        f"{pre_years[-1]} vs {post_years[0]}-{post_years[-1]} (Burlig, Preonas & Woerman 2020)"})
-    return d

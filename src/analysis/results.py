@@ -179,6 +179,27 @@ class EstimationResult:
     def __str__(self) -> str:
         return self.summary
 
+    def _repr_html_(self) -> str:
+        """Jupyter display: the design, the coefficient table and the warnings."""
+        import html
+
+        d = self.design
+        facts = [("Estimator", d.estimator), ("Inference", d.inference + (f" (clustered by {d.cluster})"
+                                                                          if d.cluster else "")),
+                 ("Outcome", d.outcome), ("Units", f"{d.n_units} ({d.n_treated_units} treated)"),
+                 ("Clusters", f"{d.n_clusters} ({d.n_treated_clusters} treated)" if d.n_clusters else None),
+                 ("Periods", f"{d.n_periods}" + (f" ({d.years[0]}-{d.years[1]})" if d.years else "")),
+                 ("Control pool", d.control_pool), ("Observations", self.nobs)]
+        head = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th><td style='text-align:left'>"
+                       f"{html.escape(str(v))}</td></tr>" for k, v in facts if v is not None)
+        try:
+            table = self.to_frame().to_html(float_format=lambda v: f"{v:.4g}", na_rep="–")
+        except ValueError:  # intervals only at the method's own level
+            table = self.params.to_frame().to_html()
+        warn = "".join(f"<li>{html.escape(w)}</li>" for w in self.warnings)
+        return (f"<div><table>{head}</table>{table}"
+                + (f"<p><b>Warnings</b></p><ul>{warn}</ul>" if warn else "") + "</div>")
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.design.estimator}, {len(self.params)} terms>"
 

@@ -124,6 +124,15 @@ def placebo_units_available() -> bool:
     return importlib.util.find_spec("analysis.inference.placebo_units") is not None
 
 
+def supports_placebo_units(method: str) -> bool:
+    """True when ``method``'s estimator takes ``placebo_units`` in this version."""
+    if method not in PLACEBO_UNIT_METHODS or not placebo_units_available():
+        return False
+    module_name, func_name = METHODS[method][:2]
+    func = getattr(importlib.import_module(module_name), func_name)
+    return "placebo_units" in inspect.signature(func).parameters
+
+
 @dataclass(frozen=True)
 class EstimateSpec:
     """Validated settings of one estimate (see the module docstring).

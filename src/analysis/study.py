@@ -34,3 +34,52 @@ def model_outcomes(model: str) -> tuple[str, ...]:
     from .outcomes import model_outcomes as _catalogue
 
     return tuple(_catalogue(model).outcomes)
+
+
+def outcome_years(panel) -> dict[str, tuple[int, int]]:
+    """First and last year with data of every model outcome column of ``panel``."""
+    from . import registry
+
+    out = {}
+    for col in {c for m in registry.models() for c in _outcomes_or_empty(m)}:
+        if col in panel:
+            years = panel.loc[panel[col].notna(), "year"]
+            if len(years):
+                out[col] = (int(years.min()), int(years.max()))
+    return out
+
+
+def _outcomes_or_empty(model: str) -> tuple[str, ...]:
+    from .outcomes import model_outcomes as _catalogue
+
+    try:
+        m = _catalogue(model)
+    except Exception:  # a registry model without a catalogue entry has no outcomes
+        return ()
+    return tuple(m.outcomes) or tuple(m.secondary)
+
+
+def domain_values(panel_path=None) -> dict:
+    """Valid values of run parameters (:class:`analysis.pipeline.parameters.Domains`): the
+    vocabulary above, each model's outcomes and the panel's years."""
+    from pathlib import Path
+
+    import pandas as pd
+
+    from . import paths, registry
+
+    values: dict = {
+        "estimators": list(ESTIMATORS),
+        "inference": list(INFERENCE_METHODS),
+        "control_pools": list(CONTROL_POOLS),
+        "model_outcomes": {m: list(_outcomes_or_empty(m)) for m in registry.models()},
+    }
+    path = Path(panel_path) if panel_path else paths.PANEL_FILE
+    if path.is_file():
+        try:
+            panel = pd.read_parquet(path)
+            values["years"] = (int(panel["year"].min()), int(panel["year"].max()))
+            values["outcome_years"] = outcome_years(panel)
+        except Exception:  # unreadable panel: years unchecked here, the notebook reports it
+            pass
+    return values

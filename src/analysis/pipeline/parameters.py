@@ -315,7 +315,7 @@ def default_domains(panel_path: str | os.PathLike | None = None) -> Domains:
     Parts whose source is not available (e.g. the panel has not been built yet) are left
     unchecked (``None``); the notebook then fails with its own error.
     """
-    from ..evaluation import domain_values
+    from ..study import domain_values
 
     values = dict(domain_values(panel_path))
     if "columns" not in values:

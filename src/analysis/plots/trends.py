@@ -33,7 +33,9 @@ def _save(fig, path) -> Path:
 
 def group_means(frame: pd.DataFrame, index_year: int | None = None) -> pd.DataFrame:
     """Mean outcome per year of treated and control municipalities (optionally indexed so that
-    ``index_year`` = 100)."""
+    ``index_year`` = 100). ``frame`` is an analysis frame (``outcome``, ``treated_group``)."""
+    if "treated_group" in frame.columns:
+        frame = frame.assign(y=frame["outcome"], treated=frame["treated_group"].astype(bool))
     means = frame.groupby(["year", "treated"])["y"].mean().unstack("treated")
     means = means.rename(columns={True: "treated", False: "control"})
     if index_year is not None:
