@@ -50,10 +50,10 @@ def _replay(run_dir: Path) -> int:
 def test_every_row_of_real_runs_replays(panel_path, tmp_path):
     small = dict(ri_reps=99, wild_reps=99, seed=7, panel_path=panel_path)
     evaluation.evaluate_model("housing_services", "social_health_costs_eur_per_capita", output_dir=tmp_path / "h",
-                              covariates=["share_65_plus"], placebo_reps=10, size_draws=20, **small)
+                              covariates=["share_65_plus"], placebo_reps=19, size_draws=20, **small)
     evaluation.evaluate_model("kela_cooperation", "social_assistance_eur_per_capita", output_dir=tmp_path / "k",
                               end_year=2016, estimators=["twfe", "sdid", "sc"], inference=["placebo"],
-                              placebo_reps=10, sc_donors=10, size_draws=20, **small)
+                              placebo_reps=19, sc_donors=10, size_draws=20, **small)
     evaluation.robustness("housing_services", "social_health_costs_eur_per_capita", output_dir=tmp_path / "r",
                           control_pools=["same_region"], mde_reps=100, **small)
     n = sum(_replay(tmp_path / d) for d in ("h", "k", "r"))

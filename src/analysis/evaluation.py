@@ -36,12 +36,12 @@ from .errors import InputError, choices_message
 from .spec import EstimateSpec, headline_numbers, supports_placebo_units
 from .study import (
     ADOPTION_YEAR, CONTROL_POOLS, ESTIMATORS, INFERENCE_METHODS, LAST_PRE_YEAR, PILOT_END,
-    REFERENCE_YEAR, domain_values, model_outcomes,
+    domain_values,
 )
 
 __all__ = ["load_panel", "analysis_frame", "save_frame", "design_table", "plan_estimates",
            "fit_estimates", "size_table", "choose_headline", "honest_did_bounds", "power",
-           "evaluate_model", "robustness", "describe_model", "data_audit", "domain_values"]
+           "evaluate_model", "robustness", "domain_values"]
 
 SCHEMA = 2
 #: draws of every placebo-based procedure (issue standards: RI >= 999, SDID placebo >= 200)
@@ -74,12 +74,6 @@ def load_panel(panel_path=None) -> pd.DataFrame:
     return read_panel(Path(panel_path) if panel_path else paths.PANEL_FILE)
 
 
-def _new_frame_api() -> bool:
-    from . import design
-
-    return "control_pool" in inspect.signature(design.analysis_frame).parameters
-
-
 def analysis_frame(panel: pd.DataFrame, model: str, outcome: str, *, control_pool: str = "default",
                    covariates: Iterable[str] = (), start_year: int = 2010, end_year: int = 2018,
                    n_matched: int = 5) -> pd.DataFrame:
@@ -92,24 +86,8 @@ def analysis_frame(panel: pd.DataFrame, model: str, outcome: str, *, control_poo
         raise InputError(choices_message("control_pool", control_pool, CONTROL_POOLS))
     years = range(int(start_year), int(end_year) + 1)
     covariates = list(covariates)
-    if _new_frame_api():
-        frame = design.analysis_frame(panel, model, outcome, control_pool=control_pool,
-                                      covariates=covariates, years=years, n_matched=n_matched,
-                                      balanced=True)
-    else:  # the design module before control pools moved into analysis_frame
-        d = design.comparison_design(model, keep_other_pilots=control_pool == "keep_other_pilots")
-        if control_pool == "same_region":
-            d = design.same_region_controls(d)
-        elif control_pool == "matched":
-            d = design.matched_controls(d, panel, outcome, n_neighbours=n_matched)
-        frame = design.analysis_frame(panel, model, outcome, covariates=covariates, design=d, years=years)
-        n_years = frame["year"].nunique()
-        complete = frame.groupby("kunta")["year"].nunique()
-        frame = frame[frame["kunta"].isin(complete[complete == n_years].index)].reset_index(drop=True)
-        region = panel.drop_duplicates("kunta").set_index("kunta")["maakunta_code"]
-        frame["region"] = frame["kunta"].map(region).astype(str)
-        frame.attrs["design"] = d.to_dict()
-        frame.attrs["pool"] = control_pool
+    frame = design.analysis_frame(panel, model, outcome, control_pool=control_pool, covariates=covariates,
+                                  years=years, n_matched=n_matched, balanced=True)
     if not frame["treated_group"].astype(bool).any():
         raise InputError(f"no treated municipality of {model!r} has {outcome} in {start_year}-{end_year}")
     frame.attrs.setdefault("design", {})
@@ -844,85 +822,3 @@ def _honest_did_figure(honest: dict, path: Path) -> Path:
     ax.set_ylabel(f"Effect {ADOPTION_YEAR}–{PILOT_END}")
     ax.legend()
     return _save(fig, path)
-
-
-# ------------------------------------------------------------------------------------------
-# descriptive and audit runs
-# ------------------------------------------------------------------------------------------
-def describe_model(model: str, outcomes: Iterable[str] | None = None, *, output_dir, run_id="interactive",
-                   control_pool="default", start_year=2010, end_year=2018, panel_path=None) -> dict:
-    """Descriptives of one model: treated vs control trends (raw and indexed to 2014), unit
-    composition and the pre-period balance table, written to ``output_dir``."""
-    from . import tables
-    from .plots import trends as trend_plots
-
-    out = Path(output_dir)
-    panel = load_panel(panel_path)
-    if not outcomes:
-        from .outcomes import model_outcomes as catalogue
-
-        outcomes = model_outcomes(model) or catalogue(model).secondary
-    outcomes = list(outcomes)
-    reg = registry.registry_frame()
-    composition = (reg[reg["model_id"] == model][["unit_fi", "kuntanumero", "member_fi"]]
-                   .rename(columns={"unit_fi": "pilot unit", "kuntanumero": "code", "member_fi": "member"})
-                   .fillna({"code": "–"}))
-    tables.write_table(composition, out / "tables" / "composition")
-    summary = {"run_id": run_id, "model": model, "outcomes": outcomes, "balance": {}}
-    for outcome in outcomes:
-        frame = analysis_frame(panel, model, outcome, control_pool=control_pool, start_year=start_year,
-                               end_year=end_year)
-        labels = outcome_labels(outcome)
-        trend_plots.trends_figure(frame, labels["outcome_label"], labels["unit_label"],
-                                  out / "figures" / f"trends_{outcome}.png")
-        trend_plots.trends_figure(frame, labels["outcome_label"], "index, 2014 = 100",
-                                  out / "figures" / f"trends_indexed_{outcome}.png", index_year=REFERENCE_YEAR)
-        legacy = frame.assign(y=frame["outcome"], treated=frame["treated_group"].astype(bool))
-        bal = tables.balance_table(panel, legacy,
-                                   ["y", "population", "share_65_plus", "unemployment_rate"])
-        tables.write_table(bal, out / "tables" / f"balance_{outcome}")
-        summary["balance"][outcome] = bal.to_dict(orient="records")
-    atomic.write_text(out / "descriptives.json", json.dumps(summary, indent=2, default=str) + "\n")
-    write_results(out, {"schema": SCHEMA, "run_id": run_id, "kind": "descriptives", "model": model,
-                        "outcome": None, "outcomes": outcomes, "estimates": [], "event_study": None,
-                        "notes": [f"descriptive run: trends, composition and pre-period balance of "
-                                  f"{len(outcomes)} outcome(s); no estimation"]})
-    return summary
-
-
-def data_audit(*, output_dir, run_id: str = "interactive", panel_path=None) -> dict:
-    """Sources, coverage and harmonisation checks of the panel, as tables in ``output_dir``:
-    ``coverage`` (years and share of municipality-years with data per variable),
-    ``registry`` (units and municipalities per model), ``sources`` (raw manifest)."""
-    from . import paths, tables
-
-    out = Path(output_dir)
-    panel = load_panel(panel_path)
-    mainland = panel[~panel["aland"].astype(bool)]
-    rows = []
-    for col in panel.columns:
-        if col in ("kunta", "year") or not pd.api.types.is_numeric_dtype(panel[col]) or panel[col].dtype == bool:
-            continue
-        have = mainland.loc[mainland[col].notna(), "year"]
-        rows.append({"variable": col, "first_year": int(have.min()) if len(have) else None,
-                     "last_year": int(have.max()) if len(have) else None,
-                     "share_observed_mainland": float(mainland[col].notna().mean()),
-                     "mean": float(mainland[col].mean()), "min": float(mainland[col].min()),
-                     "max": float(mainland[col].max())})
-    tables.write_table(pd.DataFrame(rows), out / "tables" / "coverage")
-    reg = registry.registry_frame()
-    per_model = reg.groupby("model_id").agg(units=("unit_id", "nunique"), members=("member_fi", "nunique"))
-    tables.write_table(per_model.reindex(registry.models()).reset_index(), out / "tables" / "registry")
-    manifest = paths.RAW / "MANIFEST.csv"
-    if manifest.is_file():
-        tables.write_table(pd.read_csv(manifest), out / "tables" / "sources")
-    summary = {
-        "run_id": run_id,
-        "n_municipalities": int(panel["kunta"].nunique()),
-        "years": [int(panel["year"].min()), int(panel["year"].max())],
-        "n_units": len(registry.units()), "n_pilot_municipalities": len(registry.municipalities()),
-        "n_models": len(registry.models()), "n_unit_model_pairs": len(registry.unit_model_pairs()),
-        "balanced": bool(panel.groupby("kunta")["year"].nunique().nunique() == 1),
-    }
-    atomic.write_text(out / "audit.json", json.dumps(summary, indent=2) + "\n")
-    return summary
