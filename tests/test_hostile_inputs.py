@@ -115,7 +115,7 @@ scalars = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6),
                     st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=12))
 parameter_values = st.one_of(scalars, st.lists(scalars, max_size=3))
 PARAMETERS = ["model", "outcome", "control_pool", "estimators", "inference", "start_year", "end_year",
-              "covariates", "seed", "placebo_reps", "sc_donors", "output_dir", "panel_path", "nonsense"]
+              "covariates", "seed", "placebo_reps", "ri_reps", "output_dir", "panel_path", "nonsense"]
 
 
 @st.composite
@@ -153,7 +153,7 @@ def test_run_validates_every_plan_value_without_traceback(plan_folder, panel_pat
 @pytest.mark.parametrize("params, needle", [
     ({"seed": -1}, "non-negative"),
     ({"placebo_reps": 0}, "minimum is 19"),
-    ({"sc_donors": 0}, "at least 1"),
+    ({"ri_reps": 0}, "minimum is 19"),
     ({"covariates": ["no_such_column"]}, "covariate"),
     ({"covariates": [1]}, "covariate"),
     ({"seed": float("inf")}, "must be int"),

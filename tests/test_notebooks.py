@@ -101,17 +101,18 @@ def test_robustness_writes_honest_did_and_power(panel_path, tmp_path):
     assert res["power"]["cluster_sizes"] == [1] and res["power"]["mde"] > 0
 
 
-def test_synthetic_control_uses_matched_donors_and_writes_its_figure(panel_path, tmp_path):
+def test_synthetic_control_uses_every_control_and_writes_its_figure(panel_path, tmp_path):
     from analysis import evaluation
 
     res = evaluation.evaluate_model("kela_cooperation", "social_assistance_eur_per_capita", output_dir=tmp_path,
-                                    end_year=2016, estimators=["sc"], inference=["placebo"], sc_donors=20,
+                                    end_year=2016, estimators=["sc"], inference=["placebo"],
                                     size_draws=20, panel_path=panel_path)
     sc = res["synthetic_control"]
-    assert sc["n_donors"] == 20 and sc["min_p_value"] == pytest.approx(1 / 21)
+    n = res["n_control_municipalities"]
+    assert sc["n_donors"] == n and sc["min_p_value"] == pytest.approx(1 / (n + 1))
     assert sum(sc["weights"].values()) == pytest.approx(1.0, abs=1e-6)
     assert 0 < sc["placebo_p_value"] <= 1
     row = [e for e in res["estimates"] if e["estimator"] == "sc"][0]
-    assert "frame_sc.parquet" in row["command"] and "--predictor-windows 2010-2011,2012-2013,2014" in row["command"]
+    assert "frame.parquet" in row["command"] and "--predictor-windows 2010-2011,2012-2013,2014" in row["command"]
     assert (tmp_path / "figures" / "synthetic_control.png").is_file()
     assert evaluation.sc_predictor_windows(2010) == ((2010, 2011), (2012, 2013), (2014,))

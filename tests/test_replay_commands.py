@@ -53,9 +53,9 @@ def test_every_row_of_real_runs_replays(panel_path, tmp_path):
                               covariates=["share_65_plus"], placebo_reps=19, size_draws=20, **small)
     evaluation.evaluate_model("kela_cooperation", "social_assistance_eur_per_capita", output_dir=tmp_path / "k",
                               end_year=2016, estimators=["twfe", "sdid", "sc"], inference=["placebo"],
-                              placebo_reps=19, sc_donors=10, size_draws=20, **small)
+                              placebo_reps=19, size_draws=20, **small)
     evaluation.robustness("housing_services", "social_health_costs_eur_per_capita", output_dir=tmp_path / "r",
-                          control_pools=["same_region"], mde_reps=100, **small)
+                          control_pools=["same_region"], mde_reps=100, breaks_keep=True, **small)
     n = sum(_replay(tmp_path / d) for d in ("h", "k", "r"))
     assert n >= 12
     res = json.loads((tmp_path / "h" / "results.json").read_text())

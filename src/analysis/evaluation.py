@@ -60,7 +60,7 @@ HEADLINE_PREFERENCE = {
 #: relative-magnitude grid of the HonestDiD bounds (Rambachan & Roth 2023)
 HONEST_DID_MBAR = (0.0, 0.5, 1.0, 1.5, 2.0)
 FRAME_FILE = "frame.parquet"
-SC_FRAME_FILE = "frame_sc.parquet"
+BREAKS_KEEP_FILE = "frame_breaks_keep.parquet"
 
 
 # ------------------------------------------------------------------------------------------
@@ -253,8 +253,7 @@ def _window_term(years: tuple[int, int]) -> str:
 def plan_estimates(frame: pd.DataFrame, *, estimators: Iterable[str] = ("twfe", "event-study", "sdid"),
                    inference: Iterable[str] = ("cluster", "wild", "ri"), covariates: Iterable[str] = (),
                    seed: int = 20150105, ri_reps: int = RI_REPS, wild_reps: int = WILD_REPS,
-                   placebo_reps: int = SDID_REPS, frame_file: str = FRAME_FILE,
-                   sc_frame_file: str = SC_FRAME_FILE) -> EstimatePlan:
+                   placebo_reps: int = SDID_REPS, frame_file: str = FRAME_FILE) -> EstimatePlan:
     """The estimates of one evaluation run.
 
     Pilot window (years up to 2016): for >= 2 treated clusters TWFE with each requested
@@ -306,7 +305,7 @@ def plan_estimates(frame: pd.DataFrame, *, estimators: Iterable[str] = ("twfe", 
     if "sdid" in estimators:
         add("sdid_placebo", "sdid", "placebo", reps=placebo_reps, placebo=True, covs=False)
     if "sc" in estimators:
-        add("sc_placebo", "sc", "placebo", placebo=True, covs=False, file=sc_frame_file,
+        add("sc_placebo", "sc", "placebo", placebo=True, covs=False,
             options={"v_method": "equal", "special_predictors": sc_predictor_windows(first)})
     if "event-study" in estimators:
         spec = EstimateSpec("event-study", inference="cluster", **base)
@@ -647,36 +646,20 @@ def _synthetic_control_figures(result, labels: dict, fig_dir: Path) -> list[Path
 # ------------------------------------------------------------------------------------------
 # whole runs (the same steps the notebooks show one by one)
 # ------------------------------------------------------------------------------------------
-def sc_frame(panel: pd.DataFrame, model: str, outcome: str, frame: pd.DataFrame, *, sc_donors: int,
-             start_year: int, end_year: int) -> pd.DataFrame:
-    """The synthetic-control frame: the design's matched control pool sized to about
-    ``sc_donors`` donors (nearest neighbours of each treated municipality on the pre-period
-    outcome and size), so that the in-space placebo run stays short."""
-    n_treated = layout(frame)["n_treated_municipalities"]
-    n_matched = max(1, math.ceil(int(sc_donors) / max(1, n_treated)))
-    return analysis_frame(panel, model, outcome, control_pool="matched", start_year=start_year,
-                          end_year=end_year, n_matched=n_matched)
-
-
-def run_frames(panel: pd.DataFrame, frame: pd.DataFrame, *, estimators: Iterable[str] = (), sc_donors: int = 40,
-               output_dir) -> dict[str, pd.DataFrame]:
-    """Every frame the run's estimates read, by file name, saved in ``output_dir``: the analysis
-    frame and, with ``sc`` among the estimators, the synthetic-control frame (:func:`sc_frame`)."""
-    frames = {FRAME_FILE: frame}
-    if "sc" in estimators:
-        lay = layout(frame)
-        frames[SC_FRAME_FILE] = save_frame(
-            sc_frame(panel, frame.attrs["model"], frame.attrs["outcome"], frame, sc_donors=sc_donors,
-                     start_year=lay["years"][0], end_year=lay["years"][1]), output_dir, SC_FRAME_FILE)
-    return frames
-
-
 def variant_frames(panel: pd.DataFrame, frame: pd.DataFrame, control_pools: Iterable[str], *,
-                   output_dir) -> dict[str, pd.DataFrame]:
-    """The analysis frame and one frame per other control pool (``frame_<pool>.parquet``),
-    saved in ``output_dir``."""
+                   output_dir, breaks_keep: bool = True) -> dict[str, pd.DataFrame]:
+    """The analysis frame and one frame per other control pool (``frame_<pool>.parquet``), and
+    with ``breaks_keep`` the default pool keeping municipalities whose series break in the
+    window (``frame_breaks_keep.parquet``), saved in ``output_dir``."""
+    from . import design
+
     frames = {FRAME_FILE: frame}
     lay = layout(frame)
+    if breaks_keep:
+        kept = design.analysis_frame(panel, frame.attrs["model"], frame.attrs["outcome"], breaks="keep",
+                                     years=range(lay["years"][0], lay["years"][1] + 1), balanced=True)
+        kept.attrs["control_pool"] = "default"
+        frames[BREAKS_KEEP_FILE] = save_frame(kept, output_dir, BREAKS_KEEP_FILE)
     for pool in control_pools:
         if pool == frame.attrs.get("control_pool", "default"):
             continue
@@ -692,16 +675,15 @@ def evaluate_model(model: str, outcome: str, *, output_dir, run_id: str = "inter
                    inference: Iterable[str] = ("cluster", "wild", "ri"), start_year: int = 2010,
                    end_year: int = 2018, covariates: Iterable[str] = (), seed: int = 20150105,
                    ri_reps: int = RI_REPS, wild_reps: int = WILD_REPS, placebo_reps: int = SDID_REPS,
-                   size_draws: int = SIZE_DRAWS, sc_donors: int = 40, panel_path=None) -> dict:
+                   size_draws: int = SIZE_DRAWS, panel_path=None) -> dict:
     """One evaluation run: the steps of notebook ``20_model_evaluation`` in one call."""
     out = Path(output_dir)
     panel = load_panel(panel_path)
     frame = save_frame(analysis_frame(panel, model, outcome, control_pool=control_pool, covariates=covariates,
                                       start_year=start_year, end_year=end_year), out)
-    frames = run_frames(panel, frame, estimators=estimators, sc_donors=sc_donors, output_dir=out)
     plan = plan_estimates(frame, estimators=estimators, inference=inference, covariates=covariates, seed=seed,
                           ri_reps=ri_reps, wild_reps=wild_reps, placebo_reps=placebo_reps)
-    estimates = fit_estimates(plan, frames)
+    estimates = fit_estimates(plan, frame)
     size = size_table(frame, plan, draws=size_draws, seed=seed)
     results = evaluation_results(run_id=run_id, model=model, outcome=outcome, frame=frame,
                                  estimates=estimates, size=size)
@@ -741,9 +723,12 @@ def robustness_plan(frame: pd.DataFrame, *, placebo_years: Iterable[int] = (2012
     for file in frames or {}:
         if file == FRAME_FILE:
             continue
-        pool = file[len("frame_"):-len(".parquet")]
-        plan.append(PlannedEstimate(f"{method}_{inf}__{pool}", "robustness", _window_term(pilot),
-                                    spec.with_(), file, pool, f"control pool: {pool}"))
+        name = file[len("frame_"):-len(".parquet")]
+        pool = "default" if file == BREAKS_KEEP_FILE else name
+        text = ("default pool keeping municipalities whose series break in the window"
+                if file == BREAKS_KEEP_FILE else f"control pool: {pool}")
+        plan.append(PlannedEstimate(f"{method}_{inf}__{name}", "robustness", _window_term(pilot),
+                                    spec.with_(), file, pool, text))
     plan.append(PlannedEstimate("event_study", "event_study", "event_time",
                                 EstimateSpec("event-study", inference="cluster", seed=seed, years=pilot),
                                 FRAME_FILE, frame.attrs.get("control_pool", "default")))
@@ -753,14 +738,14 @@ def robustness_plan(frame: pd.DataFrame, *, placebo_years: Iterable[int] = (2012
 def robustness(model: str, outcome: str, *, output_dir, run_id: str = "interactive", start_year: int = 2010,
                end_year: int = 2018, placebo_years: Iterable[int] = (2012, 2013),
                control_pools: Iterable[str] = ("keep_other_pilots", "same_region", "matched"),
-               seed: int = 20150105, ri_reps: int = RI_REPS, wild_reps: int = WILD_REPS,
+               breaks_keep: bool = True, seed: int = 20150105, ri_reps: int = RI_REPS, wild_reps: int = WILD_REPS,
                mde_reps: int = MDE_REPS, panel_path=None) -> dict:
     """One robustness run: the steps of notebook ``30_robustness`` in one call."""
     out = Path(output_dir)
     panel = load_panel(panel_path)
     frame = save_frame(add_placebo_adoptions(analysis_frame(panel, model, outcome, start_year=start_year,
                                                             end_year=end_year), placebo_years), out)
-    frames = variant_frames(panel, frame, control_pools, output_dir=out)
+    frames = variant_frames(panel, frame, control_pools, output_dir=out, breaks_keep=breaks_keep)
     plan = robustness_plan(frame, placebo_years=placebo_years, seed=seed, ri_reps=ri_reps, wild_reps=wild_reps,
                            frames=frames)
     estimates = fit_estimates(plan, frames)
