@@ -119,8 +119,10 @@ def adoption_times(data: pd.DataFrame, *, unit: str, time: str, treated: str) ->
             f"treated unit(s) with no pre-treatment period: {', '.join(map(str, no_pre[:10]))}; "
             "a unit must be observed untreated before its first treated period"
         )
-    after = data.merge(adopt.rename("_adopt"), left_on=unit, right_index=True)
-    switched = after[(after[time] >= after["_adopt"]) & (after[treated] == 0)][unit].unique()
+    adopt_row = data[unit].map(adopt).to_numpy(dtype=float)
+    with np.errstate(invalid="ignore"):
+        off = (data[time].to_numpy(dtype=float) >= adopt_row) & (data[treated].to_numpy() == 0)
+    switched = data[unit][off].unique()
     if len(switched):
         raise InputError(
             f"treatment switches off for unit(s) {', '.join(map(str, switched[:10]))}; "

@@ -5,6 +5,7 @@
 - :mod:`.randomization`: randomization inference over placebo cluster assignments.
 - :mod:`.inversion`: confidence intervals by test inversion.
 - :mod:`.placebo_units`: placebo units shaped like the treated units (:class:`PlaceboUnits`).
+- :mod:`.size`: size and coverage of each inference method on a layout, by placebo simulation.
 
 Estimators take ``inference`` in :data:`INFERENCE_METHODS`.
 """
