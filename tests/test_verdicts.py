@@ -120,7 +120,20 @@ def test_null_without_mde_is_incomplete():
     res["power"] = {"reason": "not computed"}
     v = verdict_from_results(res)
     assert v.code == "inconclusive_incomplete" and v.missing == ("mde",)
-    assert "without a minimum detectable effect" in v.sentence("en", "X")
+    assert "without the minimum detectable effect the result cannot be read" in v.sentence("en", "X")
+    res["pretrend"] = {"reason": "no event study"}
+    v = verdict_from_results(res)
+    assert v.missing == ("pretrend", "mde")
+    assert "without a pre-trend test and the minimum detectable effect" in v.sentence("en", "X")
+    assert "puuttuu: ennakkotrenditesti ja pienin havaittava vaikutus" in v.sentence("fi", "X")
+
+
+def test_null_without_pretrend_test_is_incomplete():
+    """A single-unit null whose pre-trends were never tested is not 'no detectable effect'."""
+    res = single_unit_null()
+    res.pop("pretrend")
+    v = verdict_from_results(res)
+    assert v.code == "inconclusive_incomplete" and v.missing == ("pretrend",)
 
 
 def test_non_robust_effect():

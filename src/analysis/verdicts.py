@@ -42,7 +42,8 @@ If the interval includes zero:
    test can attain (1 / (placebo comparisons + 1)) is above ``alpha``, so it could never
    reject.
 9. **Inconclusive: incomplete evidence** (``inconclusive_incomplete``): no MDE, so the null
-   cannot be read against any effect size.
+   cannot be read against any effect size, or no pre-trend test, so a trend could hide an
+   effect of any size.
 10. **No detectable effect** (``no_detectable_effect``): effects smaller than the MDE cannot
     be ruled out; the sentence says so, with the MDE.
 
@@ -558,10 +559,13 @@ def decide(ev: Evidence, rules: VerdictRules = VerdictRules()) -> Verdict:
                               f"smallest attainable p-value {fmt_number(ev.min_attainable_p, 3)}, above {fmt_number(rules.alpha, 2)}",
                               {"min_attainable_p": ev.min_attainable_p}))
         return done("inconclusive_inference", "attainable_p", agreement=agree)
-    if ev.mde is None:
-        reasons.append(Reason("mde", None, "interval includes 0 and no MDE"
-                              + (f" ({ev.mde_reason})" if ev.mde_reason else ""), {}))
-        return done("inconclusive_incomplete", "mde", agreement=agree, missing=("mde",))
+    missing = tuple(m for m, absent in (("pretrend", ev.pretrend_p is None), ("mde", ev.mde is None)) if absent)
+    if missing:
+        reasons.append(Reason("mde", None, "interval includes 0; missing for reading it as no detectable "
+                              "effect: " + ", ".join(missing)
+                              + (f" (MDE: {ev.mde_reason})" if ev.mde is None and ev.mde_reason else ""),
+                              {"missing": missing}))
+        return done("inconclusive_incomplete", "mde", agreement=agree, missing=missing)
     reasons.append(Reason("mde", True, f"interval includes 0; minimum detectable effect {fmt_number(ev.mde)}",
                           {"mde": ev.mde, "estimate": h.estimate}))
     return done("no_detectable_effect", "mde", agreement=agree)
@@ -664,13 +668,12 @@ TEMPLATES: dict[str, dict[str, str]] = {
     },
     "inconclusive_incomplete_mde": {
         "en": "{subject}: inconclusive (incomplete evidence). The estimate is {est} ({ci}) and the interval "
-              "includes zero, but without a minimum detectable effect the result cannot be read as the "
-              "absence of an effect of any size.",
+              "includes zero, but without {missing} the result cannot be read as the absence of an effect of "
+              "any size.",
         "fi": "{subject}: ei johtopäätöstä (puutteellinen näyttö). Arvio on {est} ({ci}), ja väli sisältää "
-              "nollan, mutta pienintä havaittavaa vaikutusta ei ole laskettu, joten tulosta ei voi lukea "
-              "vaikutuksen puuttumiseksi.",
+              "nollan, mutta siitä puuttuu: {missing}; siksi tulosta ei voi lukea vaikutuksen puuttumiseksi.",
         "sv": "{subject}: ingen slutsats (ofullständigt underlag). Skattningen är {est} ({ci}) och intervallet "
-              "omfattar noll, men den minsta påvisbara effekten har inte beräknats.",
+              "omfattar noll, men {missing} saknas.",
     },
     "not_estimable": {
         "en": "{subject}: not estimable: {reason}.",
@@ -814,7 +817,8 @@ If the interval includes zero:
 
 8. *Inconclusive: inference* — the smallest p-value the headline test can attain
    (1 / (number of placebo comparisons + 1)) is above {fmt_number(rules.alpha, 2)}.
-9. *Inconclusive: incomplete evidence* — no minimum detectable effect (MDE) was computed.
+9. *Inconclusive: incomplete evidence* — no minimum detectable effect (MDE) was computed, or no
+   pre-trend test: without them a null result cannot be read against any effect size.
 10. *No detectable effect* — effects smaller than the MDE of the design cannot be ruled out.
 
 An *effect* is an intention-to-treat difference relative to the comparison municipalities for
