@@ -184,3 +184,16 @@ def test_sc_placebo_p_value_same_with_both_solvers(frames):
     ref = synthetic_control(small, solver="slsqp", **kw)
     assert fast.params["att"] == pytest.approx(ref.params["att"], rel=1e-6)
     assert fast.pvalues["att"] == ref.pvalues["att"]
+
+
+# --- panel models: FE with unit and year effects is the TWFE regression -------------------
+@pytest.mark.parametrize("model,outcome,covariates", REAL_CASES[:1])
+def test_panel_fe_equals_twfe_on_real_panel(frames, model, outcome, covariates):
+    from analysis.estimators.panel_models import panel_regression
+
+    df = frames[(model, outcome)]
+    fe = panel_regression(df, unit="kunta", time="year", outcome="outcome", cluster="cluster",
+                          regressors=["treated", *covariates], model="fe", time_effects=True)
+    twfe = twfe_did(df, covariates=covariates, **KW)
+    np.testing.assert_allclose(fe.params.to_numpy(), twfe.params.to_numpy(), rtol=1e-10)
+    np.testing.assert_allclose(fe.std_errors.to_numpy(), twfe.std_errors.to_numpy(), rtol=1e-10)
