@@ -69,7 +69,7 @@ def forest_figure(rows: Sequence[ForestRow], path: str | Path, lang: str = "en")
     apply_style()
     plt.rcParams["axes.unicode_minus"] = True
     heights = [len(p) + 1.2 for _, p in panels]
-    fig, axes = plt.subplots(len(panels), 1, figsize=(7.0, 0.55 * sum(heights) + 0.7),
+    fig, axes = plt.subplots(len(panels), 1, figsize=(7.5, 0.5 * sum(heights) + 0.7),
                              gridspec_kw={"height_ratios": heights}, squeeze=False)
     style = {"effect": dict(marker="s", color=TREATED_COLOR, markerfacecolor=TREATED_COLOR),
              "no_detectable_effect": dict(marker="o", color=CONTROL_COLOR, markerfacecolor="white"),

@@ -103,8 +103,8 @@ SHORT_INFERENCE = {"cluster": "cluster SE", "wild": "wild bootstrap", "ri": "ran
 #: Pandoc takes the relative widths from the dashes of the separator line.
 TABLE_COLUMNS = {
     "en": [("Model and outcome (unit of the effect)", 27, "l", "subject"),
-           ("Estimate [95% CI]", 17, "r", "estimate"), ("Inference", 13, "l", "inference"),
-           ("Pre-trend p", 7, "r", "pretrend"), ("M̄", 6, "r", "mbar"), ("MDE", 6, "r", "mde"),
+           ("Estimate [95% CI]", 16, "r", "estimate"), ("Inference", 13, "l", "inference"),
+           ("Pre-trend p", 8, "r", "pretrend"), ("M̄", 6, "r", "mbar"), ("MDE", 6, "r", "mde"),
            ("Agree", 6, "r", "agree"), ("Verdict", 14, "l", "verdict")],
     "fi": [("Toimintamalli ja tulosmuuttuja (vaikutuksen yksikkö)", 36, "l", "subject"),
            ("Arvio [95\u00a0%:n luottamusväli]", 20, "r", "estimate"),
@@ -153,7 +153,7 @@ def _row_fields(g: GlanceRow, lang: str) -> dict[str, str]:
     else:
         mbar = "–"
     return {"subject": subject, "estimate": est, "inference": inference,
-            "pretrend": fmt_p_value(ev.pretrend_p, lang),
+            "pretrend": fmt_p_value(ev.pretrend_p, lang).replace(" ", "\u00a0"),
             "mbar": mbar, "mde": fmt_number(ev.mde, None, lang) if ev.mde is not None else "–",
             "agree": (f"{fmt_count(v.agreement.same_sign_significant, lang)}/{fmt_count(v.agreement.n, lang)}"
                       if v.agreement.n else "–"),
@@ -252,7 +252,7 @@ def forest_rows(rows: list[GlanceRow], lang: str = "en"):
     return out
 
 
-def _wrap(text: str, width: int = 48) -> str:
+def _wrap(text: str, width: int = 54) -> str:
     import textwrap
 
     return "\n".join(textwrap.fill(part, width) for part in text.split("\n"))
