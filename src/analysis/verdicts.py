@@ -292,7 +292,11 @@ def _canonical_inference(name: Any) -> str | None:
     return INFERENCE_ALIASES.get(str(name), str(name))
 
 
-def _headline_row(results: Mapping[str, Any]) -> dict | None:
+def headline_row(results: Mapping[str, Any]) -> dict | None:
+    """The headline row of a ``results.json``: the row whose ``id`` is ``headline``, else the
+    row with role ``headline``; schema 2 without either has none. Results without a designated
+    headline (schema 1) take the most conservative inference run, rows with an interval first
+    (wild bootstrap, randomization inference, placebo, cluster-robust)."""
     ests = [e for e in results.get("estimates") or [] if isinstance(e, dict)]
     hid = results.get("headline")
     if hid is not None:
@@ -336,7 +340,7 @@ def evidence_from_results(results: Mapping[str, Any], robustness: Iterable[Mappi
                 outcome_label=str(results.get("outcome_label") or ""),
                 n_treated_units=int(n_units) if finite(n_units) else None,
                 run_ids=tuple(str(r.get("run_id")) for r in everything if r.get("run_id")))
-    row = _headline_row(results)
+    row = headline_row(results)
     if row is None:
         return Evidence(**base, missing_reason="no_headline")
     head = _estimate(row, "headline")
@@ -825,3 +829,7 @@ An *effect* is an intention-to-treat difference relative to the comparison munic
 all municipalities named in the law, and it includes any other pilots run in the same places
 at the same time. *No detectable effect* is not evidence of no effect.
 """
+
+
+#: Former private name, kept for callers that imported it.
+_headline_row = headline_row

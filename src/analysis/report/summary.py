@@ -112,7 +112,7 @@ TABLE_COLUMNS = {
 }
 TABLE_CAPTIONS = {
     "en": ("Results at a glance: the headline estimate of every model and outcome under its headline "
-           "inference, with the evidence the verdict rules weigh (@sec-verdict-rules). Pre-trend p: joint "
+           "inference, with the evidence the verdict rules weigh. Pre-trend p: joint "
            "test of the pre-period event-study coefficients, or a placebo-in-time / pre-period RMSPE test "
            "with one treated unit. M̄: HonestDiD breakdown value of the relative-magnitude bounds "
            "[@rambachan2023]. MDE: minimum detectable effect (80% power, 5% level). Agree: robustness "
