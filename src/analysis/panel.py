@@ -8,9 +8,12 @@ ones fill the remaining years.
 
 Built-in sources (see ``data/raw/MANIFEST.csv``):
 
-* Caveat: in the Kainuu regional experiment (2005-2012) the region, not the municipalities,
-  ran social and health care, so Kainuu municipalities report near-zero (Kajaani 2009-2011
-  slightly negative) municipal net costs in those years.
+* Breaks: in the Kainuu regional experiment (2005-2012, law 343/2003) the region, not the
+  municipalities, ran social and health care, so Kainuu municipalities report near-zero
+  (Kajaani 2009-2011 slightly negative) municipal net costs until 2012. The panel keeps the
+  published values; :mod:`analysis.audit` flags this and every other break
+  (``data/reference/known_breaks.csv`` plus a robust rule) and :mod:`analysis.design` leaves
+  broken series out of the comparison group of that outcome.
 * Statistics Finland key figures 2006-2016 (2019 division): social & health care and
   education & culture net costs (from 2008), employment rate, upper-secondary share, share
   65+; Haaga et al. (2024) panel (2020 division) extends them to 2017-2018.
