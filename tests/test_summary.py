@@ -169,3 +169,10 @@ def test_chapter_verdict_block(runs):
     assert "- Pre-trends and placebo start years (failed): parallel pre-trends rejected: placebo start year " \
            "2012 p = 0.004 (rule: p < 0.05)." in text
     assert "@sec-verdict-rules" in text
+
+
+def test_count_sentence_singular(runs):
+    from analysis.report.summary import verdict_counts
+
+    rows = collect(runs)[:1]
+    assert verdict_counts(rows, "en").startswith("Verdicts for 1 model–outcome pair:")

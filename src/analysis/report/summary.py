@@ -187,7 +187,7 @@ def glance_table(rows: list[GlanceRow], lang: str = "en", label: str = "tbl-glan
 
 # --------------------------------------------------------------------------- sentences
 COUNT_INTRO = {
-    "en": "Verdicts for {n} model–outcome pairs: {parts}.",
+    "en": "Verdicts for {n} model–outcome {pairs}: {parts}.",
     "fi": "Johtopäätökset {n} toimintamallin ja tulosmuuttujan parista: {parts}.",
     "sv": "Slutsatser för {n} par av modell och utfall: {parts}.",
 }
@@ -198,7 +198,8 @@ def verdict_counts(rows: list[GlanceRow], lang: str = "en") -> str:
     c = Counter(g.verdict.code for g in rows)
     parts = [f"{LABELS[code][lang][0].lower()}{LABELS[code][lang][1:]} {fmt_count(c[code], lang)}"
              for code in LABELS if c.get(code)]
-    return COUNT_INTRO[lang].format(n=fmt_count(len(rows), lang), parts=", ".join(parts))
+    return COUNT_INTRO[lang].format(n=fmt_count(len(rows), lang), parts=", ".join(parts),
+                                    pairs="pair" if len(rows) == 1 else "pairs")
 
 
 def summary_sentences(rows: list[GlanceRow], lang: str = "en") -> str:
