@@ -142,3 +142,27 @@ def test_plots(basque, tmp_path):
         ax.figure.savefig(tmp_path / f"{f.__name__}.png")
         plt.close(ax.figure)
     assert len(list(tmp_path.glob("*.png"))) == 3
+
+
+def test_group_placebos_shaped_like_treated_clusters():
+    """Donor groups of the treated clusters' sizes; with one treated unit of size 1 they are
+    exactly the single-donor in-space placebos."""
+    from analysis.inference.placebo_units import PlaceboUnits
+    from spatial_panel import spatial_panel
+
+    df = spatial_panel(n_units=40, sizes=(4, 2), years=range(2008, 2015), seed=2)
+    kw = dict(unit="unit", time="year", outcome="outcome", treated="treated", cluster="cluster",
+              v_method="equal")
+    r = synthetic_control(df, placebo_units=PlaceboUnits("nearest"), reps=60, seed=1, **kw)
+    pl = r.details["placebo"]
+    assert pl["n_placebos"] == 60 and pl["placebo_units"]["sizes"] == [4, 2]
+    assert all(len(g) == 6 for g in pl["groups"])
+    assert r.pvalues["att"] == pytest.approx(
+        (1 + sum(x >= pl["ratio_treated"] for x in pl["ratios"])) / 61)
+    one = spatial_panel(n_units=30, sizes=(1,), years=range(2008, 2015), seed=4)
+    single = synthetic_control(one, **kw)
+    shaped = synthetic_control(one, placebo_units=PlaceboUnits("nearest"), **kw)
+    assert shaped.details["placebo"]["placebo_units"]["enumerated"]
+    assert shaped.pvalues["att"] == pytest.approx(single.pvalues["att"])
+    assert sorted(shaped.details["placebo"]["ratios"]) == pytest.approx(
+        sorted(single.details["placebo"]["ratios"].values()))

@@ -16,7 +16,7 @@ treated unit; ``aggregate=False`` fits one synthetic control per treated unit
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 import pandas as pd
@@ -25,6 +25,9 @@ from scipy import optimize
 from ..errors import InputError, choices_message
 from ..results import Design, EstimationResult
 from .panel_data import adoption_times, treated_units, validate_panel
+
+if TYPE_CHECKING:
+    from ..inference.placebo_units import PlaceboUnits
 
 V_METHODS = ("nested", "equal")
 INFERENCE = ("placebo", "none")
@@ -324,6 +327,7 @@ def synthetic_control(
     v_method: str = "nested",
     n_starts: int = 1,
     solver: str = "active-set",
+    placebo_units: "PlaceboUnits | None" = None,
 ) -> EstimationResult:
     """Synthetic control estimate of the average post-period gap (term ``"att"``).
 
@@ -336,13 +340,18 @@ def synthetic_control(
         outcome in every pre-treatment period is used.
     optimization_window : periods whose outcome MSPE chooses V (default: all pre periods).
     inference : ``"placebo"`` (in-space placebos, ADH 2010) or ``"none"``.
-    reps : ignored for placebos (all donors are used: exact enumeration); kept for a common
-        signature with the other estimators.
+    reps : ignored for single-donor placebos (all donors are used: exact enumeration); the
+        number of group placebos with ``placebo_units`` (default 999; all of them when fewer).
     aggregate : treated group averaged into one unit (True) or one fit per treated unit.
     v_method : ``"nested"`` (V by pre-period MSPE, as Synth) or ``"equal"`` (V = 1/k).
     n_starts : Nelder-Mead starts for V (equal weights first, then seeded random starts).
     solver : ``"active-set"`` (exact simplex least squares, default) or ``"slsqp"`` (the
         reference: NNLS with a penalty row, polished by SLSQP; ``O(J^2)`` per fit).
+    placebo_units : :class:`analysis.inference.placebo_units.PlaceboUnits` (with
+        ``aggregate=True``): each in-space placebo is a group of donors shaped like the treated
+        clusters (sizes from ``cluster``; without it every treated unit is its own cluster),
+        averaged into one placebo treated unit and fitted against the other donors, instead of
+        one donor at a time (ADH 2010 placebos for an aggregated treated group).
 
     The result has no standard error (``NaN``); its p-value is the placebo rank p-value.
     """
@@ -425,7 +434,16 @@ def synthetic_control(
             for u, f in per_unit.items()}
 
     pvalue = np.nan
-    if inference == "placebo":
+    if inference == "placebo" and placebo_units is not None:
+        if not aggregate and len(p.treated) > 1:
+            raise InputError("group placebos (placebo_units) need aggregate=True: the placebo "
+                             "group is averaged into one unit as the treated group is")
+        pvalue = _group_placebos(data, p, Y0, X0, scale, times, t0, window_mask, v_method, seed,
+                                 n_starts, solver, treated_ratio, unit=unit, cluster=cluster,
+                                 reps=999 if reps is None else int(reps),
+                                 placebo_units=placebo_units, details=details,
+                                 warnings=warnings)
+    elif inference == "placebo":
         ratios = {}
         gaps = {}
         for j, d in enumerate(donors):
@@ -464,7 +482,8 @@ def synthetic_control(
     n_clusters = int(data[cluster].nunique()) if cluster else None
     design = Design(
         estimator="synthetic control (ADH 2010" + (", aggregate treated" if aggregate else ", per unit") + ")",
-        inference="in-space placebo" if inference == "placebo" else "none",
+        inference=("in-space placebo" + (" (donor groups)" if placebo_units else ""))
+        if inference == "placebo" else "none",
         n_units=len(p.units), n_treated_units=len(p.treated), n_periods=len(times),
         n_clusters=n_clusters, cluster=cluster,
         control_pool=f"never-treated units ({len(donors)} donors)",
@@ -474,6 +493,47 @@ def synthetic_control(
     ci = pd.DataFrame({"lower": [np.nan], "upper": [np.nan]}, index=["att"])
     return EstimationResult({"att": att}, {"att": np.nan}, design, pvalues={"att": pvalue}, ci=ci,
                             details=details, warnings=warnings, nobs=len(p.units) * len(times))
+
+
+def _group_placebos(data, p, Y0, X0, scale, times, t0, window_mask, v_method, seed, n_starts,
+                    solver, treated_ratio, *, unit, cluster, reps, placebo_units, details,
+                    warnings) -> float:
+    """In-space placebos of donor groups shaped like the treated clusters; returns the p-value."""
+    from ..inference.placebo_units import draw_placebo_units
+
+    donors = p.donors
+    if cluster is not None:
+        cl = data.drop_duplicates(unit).set_index(unit)[cluster]
+        sizes = sorted(cl.reindex(p.treated).value_counts().astype(int).tolist(), reverse=True)
+    else:
+        sizes = [1] * len(p.treated)
+    draws = draw_placebo_units(data[data[unit].isin(donors)], unit=unit, sizes=sizes, reps=reps,
+                               seed=seed, placebo_units=placebo_units)
+    pos = pd.Index(donors).get_indexer(draws.units)
+    ratios = np.empty(draws.n_draws)
+    gaps = []
+    for b, members in enumerate(draws.members):
+        group = pos[members]
+        keep = np.setdiff1d(np.arange(len(donors)), group)
+        f = _fit_one(Y0[:, group].mean(axis=1), Y0[:, keep], X0[:, group].mean(axis=1),
+                     X0[:, keep], scale, times, t0, window_mask, v_method, seed, n_starts, solver)
+        ratios[b] = f["ratio"]
+        gaps.append(f["gap"].tolist())
+    rank = 1 + int(np.sum(ratios >= treated_ratio))
+    pvalue = rank / (draws.n_draws + 1)
+    details["placebo"] = {
+        "ratio_treated": treated_ratio, "ratios": ratios.tolist(), "gaps": gaps,
+        "groups": [[str(u) for u in draws.units[m]] for m in draws.members[:50]],
+        "times": times.tolist(), "p_value": pvalue, "rank": rank,
+        "min_p_value": draws.min_p_value, "n_placebos": draws.n_draws,
+        "placebo_units": draws.to_dict(),
+    }
+    warnings.append(
+        f"{len(p.treated)} treated unit(s) averaged into one: inference by in-space placebos of "
+        f"{draws.n_draws} {'(all) ' if draws.enumerated else ''}donor groups shaped like the "
+        f"treated clusters (sizes {list(draws.sizes)}, {placebo_units.construction}); post/pre "
+        f"RMSPE ratio rank; smallest attainable p-value {draws.min_p_value:.4f}; no standard error")
+    return pvalue
 
 
 def _path(times, y1, synth) -> list[dict]:

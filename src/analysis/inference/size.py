@@ -134,6 +134,9 @@ def size_simulation(
                          f"one from it on in the pre-period {list(times)}")
     cols = list(dict.fromkeys([unit, time, outcome, *spec.columns]))
     pre = pre[cols].reset_index(drop=True)
+    # integer unit codes: the estimators' results do not depend on labels, and string labels
+    # cost more than the fits on panels of a few hundred units
+    pre[unit] = pd.factorize(pre[unit], sort=True)[0]
     assignments = draw_placebo_units(pre, unit=unit, sizes=layout, reps=draws, seed=seed,
                                      placebo_units=spec, enumerate_if_feasible=False)
     units = assignments.units
