@@ -62,3 +62,17 @@ def test_shaped_ri_holds_size_where_scattered_ri_over_rejects():
     assert t.loc["ri", "coverage"] >= 0.90
     assert t.loc["ri_scattered", "rejection_rate"] >= 0.20
     assert r.over_rejecting() == ["ri_scattered"]
+
+
+def test_placebo_adoption_year_uses_shaped_ri():
+    from analysis.inference.placebo_time import placebo_adoption_year
+
+    df = spatial_panel(n_units=60, sizes=(4, 2), years=range(2008, 2018), seed=5)
+    r = placebo_adoption_year(df, unit="unit", time="year", outcome="outcome", fake_adoption=2012,
+                              before=2015, placebo_units=PlaceboUnits("nearest"), reps=199)
+    assert r.design.years == (2008, 2014)
+    assert r.details["randomization"]["placebo_units"]["sizes"] == [4, 2]
+    assert 0 < r.pvalues["att"] <= 1
+    with pytest.raises(InputError, match="inside the pre-period"):
+        placebo_adoption_year(df, unit="unit", time="year", outcome="outcome",
+                              fake_adoption=2016, before=2015)

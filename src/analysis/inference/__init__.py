@@ -6,6 +6,7 @@
 - :mod:`.inversion`: confidence intervals by test inversion.
 - :mod:`.placebo_units`: placebo units shaped like the treated units (:class:`PlaceboUnits`).
 - :mod:`.size`: size and coverage of each inference method on a layout, by placebo simulation.
+- :mod:`.placebo_time`: placebo adoption years on the pre-period.
 
 Estimators take ``inference`` in :data:`INFERENCE_METHODS`.
 """
