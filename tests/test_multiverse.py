@@ -107,3 +107,106 @@ def test_bad_grids_are_refused_with_the_valid_choices(tmp_path, text, fragment):
     path.write_text(text)
     with pytest.raises(InputError, match=fragment):
         grid_mod.load_grid(path)
+
+
+SMALL_GRID = """
+settings: {placebo_draws: 39, ri_reps: 39, sdid_reps: 19}
+choices:
+  control_pool: [default, matched]
+  start_year: [2010]
+  end_year: [2016]
+  estimator: [twfe, event-study]
+  transform: [level, log]
+  weighting: [none, population]
+  covariates: [none]
+  breaks: [exclude]
+"""
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory, panel_path):
+    from analysis.cli import main
+
+    tmp = tmp_path_factory.mktemp("multiverse")
+    grid = tmp / "grid.yaml"
+    grid.write_text(SMALL_GRID)
+    out = tmp / "out"
+    code = main(["multiverse", "--model", "integrated_welfare", "--outcome",
+                 "social_health_costs_eur_per_capita", "--grid", str(grid), "--panel",
+                 str(panel_path), "--scheduler", "inline", "--out", str(out), "--quiet"])
+    assert code == 0
+    return out
+
+
+def test_every_specification_has_a_row_and_skips_carry_reasons(small_run):
+    rows = pd.read_parquet(small_run / "specifications.parquet")
+    assert len(rows) == 2 * 2 * 2 * 2  # pools x estimators x transforms x weightings
+    skipped = rows[rows["status"] == "skipped"]
+    assert skipped["reason"].notna().all() and (rows["status"] == "estimated").sum() >= 4
+    assert skipped["reason"].str.contains("population weighting").sum() == 8
+    est = rows[rows["status"] == "estimated"]
+    assert est["command"].str.startswith("kuntakokeilu estimate frames/").all()
+    assert est["in_joint_test"].all() and est["placebo_p_value"].between(0, 1).all()
+    for frame in est["frame"].unique():
+        assert (small_run / frame).is_file()
+    summary = json.loads((small_run / "summary.json").read_text())
+    s = summary["by_outcome"]["social_health_costs_eur_per_capita"]
+    assert s["n_specifications"] == len(rows)
+    joint = s["curves"]["level"]["joint_test"]
+    assert joint["draws"] == 39 and 0 < joint["statistics"]["median_estimate"]["p_value"] <= 1
+
+
+def test_the_command_of_a_row_reproduces_it(small_run, capsys, monkeypatch):
+    from analysis.cli import main
+
+    rows = pd.read_parquet(small_run / "specifications.parquet")
+    row = rows[(rows["status"] == "estimated") & (rows["estimator"] == "twfe")].iloc[0]
+    words = shlex.split(row["command"])
+    assert words[:2] == ["kuntakokeilu", "estimate"]
+    monkeypatch.chdir(small_run)
+    capsys.readouterr()
+    assert main(words[1:]) == 0
+    out = json.loads(capsys.readouterr().out)
+    for key in ("estimate", "ci_low", "ci_high", "p_value"):
+        assert out[key] == pytest.approx(row[key], rel=1e-12, abs=1e-12), key
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--model", "no_such_model"], "valid choices"),
+    (["--model", "integrated_welfare", "--outcome", "unemployment_rate"], "valid choices"),
+    (["--model", "integrated_welfare", "--grid", "/nonexistent/grid.yaml"], "grid file not found"),
+    (["--model", "integrated_welfare", "--scheduler", "localhost:8786"], "valid choices"),
+    (["--model", "integrated_welfare", "--workers", "0"], "at least 1"),
+])
+def test_bad_input_exits_2_and_writes_nothing(tmp_path, panel_path, capsys, args, fragment):
+    from analysis.cli import main
+
+    out = tmp_path / "out"
+    code = main(["multiverse", *args, "--panel", str(panel_path), "--out", str(out), "--quiet"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert fragment in err and "Traceback" not in err
+    assert not out.exists()
+
+
+@pytest.mark.slow
+def test_notebook_writes_the_curve_tables_and_results(panel_path, tmp_path):
+    from analysis.paths import NOTEBOOKS
+    from analysis.pipeline.plan import RunEntry
+    from analysis.pipeline.runner import run_plan
+
+    grid = tmp_path / "grid.yaml"
+    grid.write_text(SMALL_GRID)
+    entry = RunEntry("multiverse__integrated_welfare__sote_net_costs", NOTEBOOKS / "40_multiverse.ipynb",
+                     {"model": "integrated_welfare", "outcome": "social_health_costs_eur_per_capita",
+                      "grid": str(grid), "scheduler": "inline"})
+    [outcome] = run_plan([entry], build_dir=tmp_path, panel_path=panel_path, jobs=1, progress=False)
+    assert outcome.status == "ok", outcome.error
+    run = tmp_path / "runs" / entry.run_id
+    for name in ("figures/specification_curve.png", "figures/specification_curve_log.png",
+                 "tables/specifications.md", "tables/joint_test.csv", "tables/skipped.md",
+                 "specifications.parquet", "summary.json"):
+        assert (run / name).is_file(), name
+    results = json.loads((run / "results.json").read_text())
+    assert results["kind"] == "multiverse" and results["schema"] == 2
+    assert results["multiverse"]["curves"]["level"]["joint_test"]["draws"] == 39

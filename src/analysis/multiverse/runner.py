@@ -51,6 +51,17 @@ def estimate_task(call, frame: pd.DataFrame) -> dict[str, Any]:
         return {"status": "skipped", "reason": f"{call.method}: {exc}"}
 
 
+def frame_task(panel: pd.DataFrame, key: tuple):
+    """The analysis frame of ``key`` (or ``None`` and the reason)."""
+    return frames_mod.build_frame(panel, key)
+
+
+def _donor_key(spec: Specification) -> tuple:
+    """Frame key of the default pool in the specification's window: the placebo units' rows."""
+    return (spec.model, spec.outcome, "default", spec.start_year, spec.end_year, spec.covariates,
+            spec.breaks)
+
+
 def placebo_task(estimator: str, outcome: str, covariates: tuple, frame: pd.DataFrame,
                  donor: pd.DataFrame, pool: list[str], assign: np.ndarray, start: int,
                  stop: int) -> np.ndarray:
@@ -199,10 +210,19 @@ def _outcome_years(panel: pd.DataFrame, outcome: str) -> tuple[int, int] | None:
 def run_multiverse(model: str, outcome: str | None = None, *, out_dir: str | os.PathLike,
                    grid: str | os.PathLike | None = None, scheduler: str | None = None,
                    workers: int = 2, panel: pd.DataFrame | None = None, panel_path=None,
+                   settings: dict | None = None,
                    log: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Run the grid for ``model`` (all its outcomes unless ``outcome``) into ``out_dir``;
-    return the summary. Nothing is written unless the whole run succeeds."""
+    return the summary. ``settings`` overrides the grid's settings (e.g. ``placebo_draws``).
+    Nothing is written unless the whole run succeeds."""
     plan = check_inputs(model, outcome, grid)
+    for key, value in (settings or {}).items():
+        if key not in plan.grid.settings:
+            raise InputError(choices_message("setting", key, plan.grid.settings))
+        if key in ("placebo_draws", "ri_reps", "sdid_reps") and (
+                isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise InputError(f"setting {key} must be a positive integer, got {value!r}")
+        plan.grid.settings[key] = value
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError(f"--out {out_dir} exists and is not a folder")
@@ -246,12 +266,15 @@ def _run_outcome(plan, outcome, candidates: list[Candidate], panel, executor, se
     runnable = [c.spec for c in candidates if c.reason is None]
     reasons: dict[Specification, str | None] = {c.spec: c.reason for c in candidates}
     # frames: one per distinct key; donors (default pool, same window) for the placebo draws
-    built: dict[tuple, pd.DataFrame] = {}
-    for spec in runnable:
-        key = spec.frame_key
-        if key not in built:
-            frame, why = frames_mod.build_frame(panel, key)
-            built[key] = why if frame is None else frame
+    joint_names = settings["joint_estimators"]
+    keys = list(dict.fromkeys([s.frame_key for s in runnable]
+                              + [_donor_key(s) for s in runnable if s.estimator in joint_names]))
+    panel_sc = executor.scatter(panel)
+    futures = [executor.submit(frame_task, panel_sc, key) for key in keys]
+    progress = Progress(len(futures), f"multiverse {plan.model} / {outcome}: analysis frames", log)
+    built: dict[tuple, Any] = {}
+    for key, (frame, why) in zip(keys, executor.results(futures, progress.step)):
+        built[key] = why if frame is None else frame
     for spec in runnable:
         f = built[spec.frame_key]
         if isinstance(f, str):
@@ -262,9 +285,10 @@ def _run_outcome(plan, outcome, candidates: list[Candidate], panel, executor, se
     joint_specs = [s for s in runnable if s.estimator in settings["joint_estimators"]]
     donors: dict[tuple, pd.DataFrame] = {}
     for spec in joint_specs:
-        dkey = (spec.model, outcome, "default", spec.start_year, spec.end_year, spec.covariates, spec.breaks)
+        dkey = _donor_key(spec)
         if dkey not in donors:
-            donors[dkey] = built[dkey] if isinstance(built.get(dkey), pd.DataFrame) else frames_mod.build_frame(panel, dkey)[0]
+            donors[dkey] = built[dkey] if isinstance(built.get(dkey), pd.DataFrame) else None
+    joint_specs = [s for s in joint_specs if donors[_donor_key(s)] is not None]
     columns = sorted({outcome_column(s) for s in joint_specs})
     pool = _placebo_pool(list(donors.values()), columns) if joint_specs else []
     if joint_specs and len(pool) < 3:
@@ -288,7 +312,9 @@ def _run_outcome(plan, outcome, candidates: list[Candidate], panel, executor, se
     draw_futures: list[tuple[Specification, Any]] = []
     n_draws = assign.shape[0]
     for spec in joint_specs:
-        dkey = (spec.model, outcome, "default", spec.start_year, spec.end_year, spec.covariates, spec.breaks)
+        dkey = _donor_key(spec)
+        if donor_sc.get(dkey) is None:
+            continue
         for start in range(0, n_draws, BLOCK):
             fut = executor.submit(placebo_task, spec.estimator, outcome_column(spec), spec.covariates,
                                   scattered[spec.frame_key], donor_sc[dkey], pool_sc, assign_sc,
