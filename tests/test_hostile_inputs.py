@@ -201,3 +201,23 @@ def test_a_none_default_accepts_only_what_the_notebook_declares(tmp_path):
 def test_run_without_a_panel_file_is_an_error(plan_folder, capsys, tmp_path):
     code, err = _call(["run", "--panel", tmp_path / "missing.parquet", "--build-dir", tmp_path / "b"], capsys)
     assert code == 2 and "panel file not found" in err
+
+
+def test_fetch_into_a_read_only_raw_folder_is_refused_before_any_download(tmp_path, capsys, monkeypatch):
+    import os
+
+    raw = tmp_path / "data" / "raw"
+    raw.mkdir(parents=True)
+    (raw / "MANIFEST.csv").write_text("file,sha256\n")
+    raw.chmod(0o555)
+    real_access = os.access
+    if os.geteuid() == 0:  # root writes anywhere: simulate what a user sees
+        monkeypatch.setattr(os, "access", lambda p, mode: False if Path(p) == raw else real_access(p, mode))
+    try:
+        # the URL points nowhere: the refusal must come before any connection
+        code, err = _call(["fetch", "sotkanet", "--indicator", "127", "--root", tmp_path,
+                           "--base-url", "http://127.0.0.1:9/", "--retries", "0", "--quiet"], capsys)
+    finally:
+        raw.chmod(0o755)
+    assert code == 2 and "read-only" in err
+    assert sorted(p.name for p in raw.iterdir()) == ["MANIFEST.csv"]
