@@ -158,8 +158,8 @@ def _sdid_rows() -> list[dict]:
         repeats=2, budget_s=60)
     note = f"tau {res.params['att']:.6f}, placebo SE ours {res.std_errors['att']:.4f}"
     if peer is not None:
-        note += (f" / synthdid {peer[1]:.4f} (different placebo draws); tau synthdid "
-                 f"{peer[0]:.6f}")
+        note += (f" / synthdid {peer[1]:.4f} (the same placebo draws: one seeded permutation "
+                 f"stream); tau synthdid {peer[0]:.6f}")
     rows.append(row(f"SDID + {SDID_REPS} placebo reps, Prop 99-sized (39 units x 31 years)",
                     ours_s, f"synthdid {version_} solver", peer_s, note, target=">= 10x",
                     load_before=before))
