@@ -26,7 +26,7 @@ def register(subparsers) -> None:
     p.add_argument("--model", required=True, help="pilot model, e.g. integrated_welfare")
     p.add_argument("--outcome", default=None, help="one outcome of the model (default: all its outcomes)")
     p.add_argument("--grid", type=Path, default=None,
-                   help="grid YAML (default: the package's multiverse/grids/default.yaml)")
+                   help="grid YAML file, or a package grid: default (the default), report")
     p.add_argument("--scheduler", default=None,
                    help="tcp://HOST:PORT of a running Dask scheduler (default: a local cluster on "
                         "this machine; 'inline' runs in this process)")

@@ -91,6 +91,23 @@ def default_grid_path() -> Path:
     return Path(str(resources.files("analysis.multiverse") / "grids" / DEFAULT_GRID))
 
 
+def package_grids() -> list[str]:
+    """Names of the grids shipped with the package (``default``, ``report``)."""
+    return sorted(p.stem for p in default_grid_path().parent.glob("*.yaml"))
+
+
+def grid_path(grid: str | Path | None) -> Path:
+    """A grid file: a path, or the name of a package grid (``default``, ``report``)."""
+    if grid is None:
+        return default_grid_path()
+    text = str(grid)
+    if "/" not in text and not text.endswith((".yaml", ".yml")):
+        if text not in package_grids():
+            raise InputError(choices_message("grid", text, package_grids()) + " (or a YAML file path)")
+        return default_grid_path().parent / f"{text}.yaml"
+    return Path(grid)
+
+
 def _valid_values(choice: str) -> tuple | None:
     return {"control_pool": study.CONTROL_POOLS, "estimator": ESTIMATORS,
             "transform": TRANSFORMS, "weighting": WEIGHTINGS, "breaks": BREAKS}.get(choice)
@@ -126,7 +143,7 @@ def load_grid(path: str | Path | None = None) -> Grid:
     """Read and validate a grid file (default: the package's ``grids/default.yaml``)."""
     import yaml
 
-    path = Path(path) if path is not None else default_grid_path()
+    path = grid_path(path)
     if not path.is_file():
         raise InputError(f"grid file not found: {path}")
     try:
