@@ -159,6 +159,12 @@ def test_group_placebos_shaped_like_treated_clusters():
     assert all(len(g) == 6 for g in pl["groups"])
     assert r.pvalues["att"] == pytest.approx(
         (1 + sum(x >= pl["ratio_treated"] for x in pl["ratios"])) / 61)
+    import matplotlib.pyplot as plt
+
+    from analysis.plots.synth import plot_placebo_gaps
+
+    plot_placebo_gaps(r)  # placebo groups come as a list of gap paths
+    plt.close("all")
     one = spatial_panel(n_units=30, sizes=(1,), years=range(2008, 2015), seed=4)
     single = synthetic_control(one, **kw)
     shaped = synthetic_control(one, placebo_units=PlaceboUnits("nearest"), **kw)

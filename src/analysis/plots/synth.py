@@ -78,12 +78,14 @@ def plot_placebo_gaps(result, *, ax=None, max_pre_rmspe_ratio: float | None = 5.
     pre = times < t0
     tr_pre = np.sqrt(np.mean(p.gap.to_numpy()[pre] ** 2))
     shown = 0
-    for gap in pl["gaps"].values():
+    gaps = pl["gaps"]  # by donor (single-unit placebos) or a list (shaped placebo groups)
+    for gap in (gaps.values() if isinstance(gaps, dict) else gaps):
         g = np.asarray(gap)
         if max_pre_rmspe_ratio is not None and np.sqrt(np.mean(g[pre] ** 2)) > max_pre_rmspe_ratio * tr_pre:
             continue
         ax.plot(times, g, color=CONTROL_COLOR, alpha=0.35, linewidth=1,
-                label="Placebo (donor)" if shown == 0 else None)
+                label=("Placebo (donor)" if isinstance(gaps, dict) else "Placebo group")
+                if shown == 0 else None)
         shown += 1
     ax.plot(p.time, p.gap, color=TREATED_COLOR, linewidth=2.5, label="Treated")
     ax.axhline(0, color="black", linewidth=0.8)
