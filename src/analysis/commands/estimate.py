@@ -17,7 +17,6 @@ from ..errors import InputError
 from ..spec import METHOD_OPTIONS, METHODS, EstimateSpec, estimate_record  # noqa: F401 (re-exported)
 from ..study import INFERENCE_METHODS, PLACEBO_CONSTRUCTIONS
 
-INFERENCE_CHOICES = INFERENCE_METHODS
 
 
 def register(subparsers) -> None:
@@ -41,7 +40,7 @@ def register(subparsers) -> None:
     p.add_argument("--cluster", default=None,
                    help="cluster column (default: the unit); use the treatment-assignment unit")
     p.add_argument("--inference", default=None,
-                   help=f"one of {', '.join(INFERENCE_CHOICES)} (default: cluster for DiD, "
+                   help=f"one of {', '.join(INFERENCE_METHODS)} (default: cluster for DiD, "
                         "placebo for sc/sdid)")
     p.add_argument("--weights", default="auto", choices=("auto", "rademacher", "webb"),
                    help="wild bootstrap weights (auto: Webb below 12 clusters)")
