@@ -306,6 +306,7 @@ def plan_estimates(frame: pd.DataFrame, *, estimators: Iterable[str] = ("twfe", 
         add("sdid_placebo", "sdid", "placebo", reps=placebo_reps, placebo=True, covs=False)
     if "sc" in estimators:
         add("sc_placebo", "sc", "placebo", placebo=True, covs=False,
+            reps=ri_reps if construction and supports_placebo_units("sc") else None,
             options={"v_method": "equal", "special_predictors": sc_predictor_windows(first)})
     if "event-study" in estimators:
         spec = EstimateSpec("event-study", inference="cluster", **base)
@@ -613,7 +614,8 @@ def evaluation_results(*, run_id: str, model: str, outcome: str, frame: pd.DataF
     res = {"schema": SCHEMA, "run_id": run_id, "kind": kind, "model": model, "outcome": outcome,
            **outcome_labels(outcome), "design": design, "frame": FRAME_FILE, "estimates": rows,
            "headline": headline, "headline_reason": reason, "event_study": es_block,
-           "pretrend": pretrend, "size": size,
+           "pretrend": pretrend, "size": size if isinstance(size, list) else [],
+           "size_reason": size.get("reason") if isinstance(size, dict) else None,
            "honest_did": honest if honest is not None else {"reason": "in the robustness run"},
            "power": power_block if power_block is not None else {"reason": "in the robustness run"},
            "synthetic_control": _synthetic_control_block(estimates, frame), "notes": _notes(model, frame)}
