@@ -158,9 +158,9 @@ def headline_estimate(res: dict[str, Any]) -> dict[str, Any] | None:
     """The run's headline row, chosen exactly as the verdicts choose it (schema 2: the
     ``headline`` id or the row with role ``headline``; older results: the most conservative
     inference run)."""
-    from ..verdicts import _headline_row
+    from ..verdicts import headline_row
 
-    return _headline_row(res)
+    return headline_row(res)
 
 
 # the name older callers use
@@ -529,6 +529,8 @@ def _first(g: OutcomeRuns, key: str) -> Any:
 
 
 UNIT_NAMES: dict[str, str] = {}
+#: ``{(model, outcome): GlanceRow}`` of this build (analysis.report.summary), set by :func:`generate`.
+VERDICTS: dict = {}
 
 
 def human_ids(text: str, names) -> str:
@@ -639,6 +641,11 @@ def outcome_section(g: OutcomeRuns, vs: VariableSet, figs: Figures, catalogue, c
     if _estimates(res) and ev is not None:
         lines.append("### What the estimate says\n")
         lines.append(reading(res, vs, prefix) + "\n")
+    verdict = VERDICTS.get((g.model, g.outcome))
+    if verdict is not None:
+        from .summary import verdict_markdown
+
+        lines.append("::: {.callout-important title=\"Verdict\"}\n" + verdict_markdown(verdict) + ":::\n")
     for n in res.get("notes") or []:
         lines.append(f"*Note:* {_md_escape(human_ids(str(n), names))}\n")
     return "\n".join(lines)
@@ -862,6 +869,10 @@ def generate(runs: list[Run], vs: VariableSet, site: Path, registry=None, manife
         shutil.rmtree(gen)
     gen.mkdir(parents=True)
     names = model_names(registry)
+    from .summary import verdicts_by_key
+
+    VERDICTS.clear()
+    VERDICTS.update(verdicts_by_key(runs))
     if registry is not None:
         UNIT_NAMES.clear()
         UNIT_NAMES.update(dict(zip(registry["unit_id"], registry["unit_fi"])))
