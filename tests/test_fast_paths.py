@@ -197,3 +197,18 @@ def test_panel_fe_equals_twfe_on_real_panel(frames, model, outcome, covariates):
     twfe = twfe_did(df, covariates=covariates, **KW)
     np.testing.assert_allclose(fe.params.to_numpy(), twfe.params.to_numpy(), rtol=1e-10)
     np.testing.assert_allclose(fe.std_errors.to_numpy(), twfe.std_errors.to_numpy(), rtol=1e-10)
+
+
+def test_sdid_result_reports_convergence():
+    from analysis.estimators.sdid import synthetic_did
+
+    rng = np.random.default_rng(0)
+    n, T = 25, 12
+    y = rng.normal(size=(n, 1)) + rng.normal(size=T).cumsum() + rng.normal(scale=0.3, size=(n, T))
+    unit, year = np.repeat(np.arange(n), T), np.tile(np.arange(2006, 2006 + T), n)
+    d = ((unit >= n - 2) & (year >= 2015)).astype(int)
+    df = pd.DataFrame({"unit": unit, "year": year, "y": y.ravel() + d, "d": d})
+    r = synthetic_did(df, unit="unit", time="year", outcome="y", treated="d", inference="none")
+    conv = r.details["convergence"]
+    assert set(conv) == {"unit_weights", "time_weights"}
+    assert conv["unit_weights"]["iterations"] >= 1 and "converged" in conv["time_weights"]
