@@ -225,3 +225,21 @@ def test_outcome_fit_is_rated_for_every_outcome(panel):
         assert years.min() == 2013 and years.max() == 2018
     f = analysis_frame(panel, "integrated_welfare", "gp_visits_per_capita")
     assert f.attrs["design"]["years"] == [2013, 2018] and f["outcome"].between(0.1, 5).all()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--outcome", "municipality_name"], "unknown outcome 'municipality_name'"),
+    (["--outcome", "no_such"], "valid choices"),
+    (["--years", "1990-2000"], "not in the panel"),
+    (["--years", "2010"], "FIRST-LAST"),
+    (["--pool", "nearby"], "invalid choice"),
+    (["--breaks", "drop"], "invalid choice"),
+])
+def test_design_command_rejects_bad_input(panel_path, capsys, args, message):
+    try:
+        code = main(["design", "--model", "kela_cooperation", "--panel", str(panel_path), *args])
+    except SystemExit as exc:  # argparse's own choice errors
+        code = exc.code
+    assert code == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err

@@ -244,9 +244,12 @@ def design_for(panel: pd.DataFrame, model: str, outcome: str | None = None, *, c
     outcome = outcome or default_outcome(model)
     covariates = [c for c in covariates if c != "population"]
     need = [outcome, "population", *covariates]
-    missing = [c for c in need if c not in panel.columns]
+    numeric = [c for c in panel.columns if c not in ("kunta", "year", "maakunta_code", "seutukunta_code")
+               and pd.api.types.is_numeric_dtype(panel[c]) and not pd.api.types.is_bool_dtype(panel[c])]
+    missing = [c for c in need if c not in numeric]
     if missing:
-        raise InputError(choices_message("panel column", missing[0], panel.columns))
+        what = "outcome" if missing[0] == outcome else "panel variable"
+        raise InputError(choices_message(what, missing[0], numeric))
     window = _window(panel, model, outcome, years)
     base = comparison_design(model, keep_other_pilots=control_pool == "keep_other_pilots",
                              division_year=division_year)
