@@ -122,6 +122,8 @@ def test_null_without_mde_is_incomplete():
     assert v.code == "inconclusive_incomplete" and v.missing == ("mde",)
     assert "without the minimum detectable effect the result cannot be read" in v.sentence("en", "X")
     res["pretrend"] = {"reason": "no event study"}
+    assert verdict_from_results(res).missing == ("mde",)  # the placebo start year tests pre-trends
+    res["estimates"] = [e for e in res["estimates"] if e["role"] != "placebo_year"]
     v = verdict_from_results(res)
     assert v.missing == ("pretrend", "mde")
     assert "without a pre-trend test and the minimum detectable effect" in v.sentence("en", "X")
@@ -129,11 +131,27 @@ def test_null_without_mde_is_incomplete():
 
 
 def test_null_without_pretrend_test_is_incomplete():
-    """A single-unit null whose pre-trends were never tested is not 'no detectable effect'."""
+    """A single-unit null whose pre-trends were never tested is not 'no detectable effect';
+    placebo start years (placebo in time) count as its pre-trend test."""
     res = single_unit_null()
-    res.pop("pretrend")
+    res["pretrend"] = {"reason": "one treated cluster: no joint F-test"}
     v = verdict_from_results(res)
     assert v.code == "inconclusive_incomplete" and v.missing == ("pretrend",)
+    res["estimates"].append(row("py12", 5.0, -20.0, 30.0, 0.6, role="placebo_year", variant="placebo 2012",
+                                estimator="sdid", inference="placebo"))
+    assert verdict_from_results(res).code == "no_detectable_effect"
+
+
+def test_blocks_with_values_win_over_placeholders():
+    """An evaluation run that defers HonestDiD and the MDE to its robustness run."""
+    res = robust_effect()
+    rob = {"schema": 2, "kind": "robustness", "honest_did": copy.deepcopy(res["honest_did"]),
+           "power": copy.deepcopy(res["power"]), "estimates": []}
+    res["honest_did"] = {"reason": "in the robustness run"}
+    res["power"] = {"reason": "in the robustness run"}
+    assert verdict_from_results(res).code == "inconclusive_incomplete"
+    v = verdict_from_results(res, [rob])
+    assert v.code == "effect" and v.evidence.mde == 120.0
 
 
 def test_non_robust_effect():
@@ -186,8 +204,9 @@ def test_oversized_headline_inference():
 ])
 def test_missing_pieces_block_an_effect_claim(drop, missing):
     res = robust_effect()
-    if drop == "pretrend":
+    if drop == "pretrend":  # neither a joint test nor placebo start years
         res["pretrend"] = {"reason": "event study not run"}
+        res["estimates"] = [e for e in res["estimates"] if e["role"] != "placebo_year"]
     elif drop == "size":
         res["size"] = []
     elif drop == "honest_did":

@@ -82,6 +82,10 @@ LABELS = {
                                 "sv": "Ingen slutsats: ofullständigt underlag"},
     "not_estimable": {"en": "Not estimable", "fi": "Ei estimoitavissa", "sv": "Kan inte skattas"},
 }
+#: Names of the estimators in the reasons (``analysis.study.ESTIMATORS`` and older spellings).
+ESTIMATOR_NAMES = {"did": "2×2 DiD", "did2x2": "2×2 DiD", "twfe": "TWFE DiD", "event-study": "event study",
+                   "event_study": "event study", "sc": "synthetic control", "synthetic_control": "synthetic control",
+                   "sdid": "synthetic DiD"}
 #: Inference methods that need two or more treated clusters.
 CLUSTER_INFERENCE = {"cluster", "cluster_robust", "wild", "wild_bootstrap", "wild_cluster_bootstrap", "wcr"}
 #: Names of the inference methods in the sentences (``analysis.study.INFERENCE_METHODS`` and
@@ -222,6 +226,13 @@ class Evidence:
     run_ids: tuple[str, ...] = ()
 
     @property
+    def has_pretrend_evidence(self) -> bool:
+        """A joint pre-trend test, or placebo start years with a p-value or interval (the
+        placebo-in-time test of a single-unit design)."""
+        return self.pretrend_p is not None or any(
+            finite(py.p_value) or py.has_interval for py in self.placebo_years)
+
+    @property
     def single_unit(self) -> bool:
         return self.n_treated_units is not None and self.n_treated_units < 2
 
@@ -321,6 +332,13 @@ def headline_row(results: Mapping[str, Any]) -> dict | None:
 _YEAR = re.compile(r"(19|20)\d\d")
 
 
+def _block(runs: list[Mapping[str, Any]], key: str, has_values) -> Mapping[str, Any] | None:
+    """The ``key`` block of the first run whose block has values (an evaluation run may say
+    ``{"reason": "in the robustness run"}``), else the first block found (its reason)."""
+    blocks = [r.get(key) for r in runs if isinstance(r.get(key), Mapping)]
+    return next((b for b in blocks if has_values(b)), blocks[0] if blocks else None)
+
+
 def evidence_from_results(results: Mapping[str, Any], robustness: Iterable[Mapping[str, Any]] = (),
                           unit_kind: str | None = None) -> Evidence:
     """The :class:`Evidence` of one evaluation run's ``results.json`` (schema 2, see
@@ -345,14 +363,14 @@ def evidence_from_results(results: Mapping[str, Any], robustness: Iterable[Mappi
         return Evidence(**base, missing_reason="no_headline")
     head = _estimate(row, "headline")
     # pre-trend test (schema 2 block; schema 1 kept a bare p-value)
-    pre = next((r.get("pretrend") for r in everything if isinstance(r.get("pretrend"), Mapping)), None)
+    pre = _block(everything, "pretrend", lambda b: finite(b.get("p_value")))
     pre_p = pre_test = pre_reason = None
     if pre is not None:
         pre_p, pre_test, pre_reason = _num(pre.get("p_value")), pre.get("test"), pre.get("reason")
     elif finite(results.get("pretrend_p_value")):
         pre_p, pre_test = float(results["pretrend_p_value"]), "F"
     # HonestDiD
-    hd = next((r.get("honest_did") for r in everything if isinstance(r.get("honest_did"), Mapping)), None)
+    hd = _block(everything, "honest_did", lambda b: "breakdown_mbar" in b)
     mbar, hd_done, hd_reason = None, False, None
     if hd is not None:
         if "breakdown_mbar" in hd:
@@ -366,7 +384,7 @@ def evidence_from_results(results: Mapping[str, Any], robustness: Iterable[Mappi
         elif legacy and legacy.get("honest_did") == []:
             hd_reason = "; ".join(n for n in legacy.get("notes") or [] if "HonestDiD" in n) or None
     # power
-    pw = next((r.get("power") for r in everything if isinstance(r.get("power"), Mapping)), None)
+    pw = _block(everything, "power", lambda b: finite(b.get("mde")))
     mde = _num(pw.get("mde")) if pw else None
     mde_reason = (pw.get("reason") if pw else None)
     # size of the headline inference
@@ -383,6 +401,8 @@ def evidence_from_results(results: Mapping[str, Any], robustness: Iterable[Mappi
                     size_rate, size_se = float(s["rejection_rate"]), _num(s.get("mc_se"))
         if isinstance(r.get("size"), Mapping) and r["size"].get("reason"):
             size_reason = r["size"]["reason"]
+        elif r.get("size_reason"):
+            size_reason = str(r["size_reason"])
     # variants and placebo years
     variants, placebo_years = [], []
     seen: set[tuple] = set()
@@ -471,7 +491,8 @@ def decide(ev: Evidence, rules: VerdictRules = VerdictRules()) -> Verdict:
                           f"headline estimate {fmt_number(h.estimate)}"
                           + (f", 95% interval {fmt_number(h.ci_low)} to {fmt_number(h.ci_high)}" if h.has_interval else "")
                           + (f", {fmt_p(h.p_value)}" if finite(h.p_value) else "")
-                          + f" ({h.estimator}, {h.inference})",
+                          + f" ({ESTIMATOR_NAMES.get(str(h.estimator), h.estimator)}, "
+                            f"{_inference_name(h.inference, 'en')})",
                           {"estimate": h.estimate, "ci_low": h.ci_low, "ci_high": h.ci_high, "p_value": h.p_value}))
     # rule 2: pre-trends
     pre_fail = []
@@ -488,8 +509,10 @@ def decide(ev: Evidence, rules: VerdictRules = VerdictRules()) -> Verdict:
                                   for k, p in pre_fail) + f" (rule: p < {fmt_number(rules.pretrend_alpha, 2)})",
                               {"pretrend_p": ev.pretrend_p, "failures": tuple(pre_fail)}))
         return done("inconclusive_pretrends", "pretrends")
-    reasons.append(Reason("pretrends", None if ev.pretrend_p is None else True,
-                          "no pre-trend test" + (f" ({ev.pretrend_reason})" if ev.pretrend_reason else "")
+    reasons.append(Reason("pretrends", True if ev.has_pretrend_evidence else None,
+                          ("no joint pre-trend test; placebo start years (placebo in time) significant: 0 of "
+                           f"{len(ev.placebo_years)}" if ev.has_pretrend_evidence else
+                           "no pre-trend test" + (f" ({ev.pretrend_reason})" if ev.pretrend_reason else ""))
                           if ev.pretrend_p is None else
                           f"pre-trend test ({ev.pretrend_test or 'joint'}) {fmt_p(ev.pretrend_p)}, not below "
                           f"{fmt_number(rules.pretrend_alpha, 2)}; placebo start years significant: 0 of "
@@ -505,7 +528,9 @@ def decide(ev: Evidence, rules: VerdictRules = VerdictRules()) -> Verdict:
                                   f"placebo layouts (rule: at most {fmt_percent(rules.max_size)})", {"rejection_rate": ev.size_rejection_rate}))
             return done("inconclusive_inference", "size", agreement=agree)
         reasons.append(Reason("size", None if ev.size_rejection_rate is None else True,
-                              "size of the headline inference not measured" if ev.size_rejection_rate is None else
+                              "size of the headline inference not measured"
+                              + (f" ({ev.size_reason})" if ev.size_reason else "")
+                              if ev.size_rejection_rate is None else
                               f"headline inference rejects a true null in {fmt_percent(ev.size_rejection_rate, 'en', 1)} of "
                               f"placebo layouts (rule: at most {fmt_percent(rules.max_size)})", {"rejection_rate": ev.size_rejection_rate}))
         # rule 4: robustness
@@ -543,7 +568,7 @@ def decide(ev: Evidence, rules: VerdictRules = VerdictRules()) -> Verdict:
                                   + (f" ({ev.honest_did_reason})" if ev.honest_did_reason else ""), {}))
         # rule 6: completeness
         missing = []
-        if ev.pretrend_p is None:
+        if not ev.has_pretrend_evidence:
             missing.append("pretrend")
         if agree.n == 0:
             missing.append("robustness")
@@ -563,7 +588,8 @@ def decide(ev: Evidence, rules: VerdictRules = VerdictRules()) -> Verdict:
                               f"smallest attainable p-value {fmt_number(ev.min_attainable_p, 3)}, above {fmt_number(rules.alpha, 2)}",
                               {"min_attainable_p": ev.min_attainable_p}))
         return done("inconclusive_inference", "attainable_p", agreement=agree)
-    missing = tuple(m for m, absent in (("pretrend", ev.pretrend_p is None), ("mde", ev.mde is None)) if absent)
+    missing = tuple(m for m, absent in (("pretrend", not ev.has_pretrend_evidence), ("mde", ev.mde is None))
+                    if absent)
     if missing:
         reasons.append(Reason("mde", None, "interval includes 0; missing for reading it as no detectable "
                               "effect: " + ", ".join(missing)
@@ -689,7 +715,9 @@ TEMPLATES: dict[str, dict[str, str]] = {
 _PRE = {"test": {"en": "pre-trend test {p}", "fi": "ennakkotrenditesti {p}", "sv": "förtrendstest {p}"},
         "year": {"en": "placebo start year {y}: {p}", "fi": "plasebo-aloitusvuosi {y}: {p}",
                  "sv": "placebostartår {y}: {p}"},
-        "none": {"en": "no pre-trend test", "fi": "ei ennakkotrenditestiä", "sv": "inget förtrendstest"}}
+        "none": {"en": "no pre-trend test", "fi": "ei ennakkotrenditestiä", "sv": "inget förtrendstest"},
+        "years_ok": {"en": "no placebo start year significant", "fi": "yksikään plasebo-aloitusvuosi ei ole "
+                     "merkitsevä", "sv": "inget placebostartår signifikant"}}
 _SENS = {"en": {"mbar": ", and the interval excludes zero for post-pilot trend violations up to {mbar} times the "
                         "largest pre-pilot one (HonestDiD)",
                 "single": "; with one treated unit HonestDiD bounds do not apply"},
@@ -730,6 +758,8 @@ def sentence_fields(v: Verdict, lang: str) -> dict[str, str]:
             pre.append(_PRE["test"][lang].format(p=ptext) if k == "test" else _PRE["year"][lang].format(y=k, p=ptext))
     elif ev.pretrend_p is not None:
         pre.append(_PRE["test"][lang].format(p=fmt_p(ev.pretrend_p, lang)))
+    elif ev.has_pretrend_evidence:
+        pre.append(_PRE["years_ok"][lang])
     f["pre"] = "; ".join(pre) if pre else _PRE["none"][lang]
     f["agree"] = fmt_count(v.agreement.same_sign_significant, lang)
     f["nvar"] = fmt_count(v.agreement.n, lang)
@@ -743,7 +773,7 @@ def sentence_fields(v: Verdict, lang: str) -> dict[str, str]:
         f["pmin"] = fmt_number(ev.min_attainable_p, 3, lang)
         f["ncomp"] = fmt_count(ev.n_placebo_comparisons, lang) if ev.n_placebo_comparisons else "–"
     f["missing"] = _join([PIECES[m][lang] for m in v.missing], lang)
-    f["is_are"] = "is" if len(v.missing) == 1 and v.missing[0] != "robustness" else "are"
+    f["is_are"] = "is" if len(v.missing) == 1 and v.missing[0] not in ("robustness", "honest_did") else "are"
     why = deciding.numbers.get("reason") if deciding is not None else None
     f["reason"] = NOT_ESTIMABLE.get(why or "", {}).get(lang, "")
     for lg in ("en", "fi"):
