@@ -49,13 +49,15 @@ def specification_curve_figure(rows: pd.DataFrame, path: str | Path, *, unit_lab
         median = float(est["estimate"].median())
     if median is not None:
         ax.axhline(median, color=OKABE_ITO["bluish_green"], linewidth=1.2, linestyle="--",
-                   label=f"median {median:,.3g}")
+                   label=f"median {median:,.3g}".replace("-", "\u2212"))
     from matplotlib.lines import Line2D
+
+    median_text = f"median {median:,.3g}".replace("-", "\u2212") if median is not None else "median"
 
     handles = [Line2D([], [], marker="o", linestyle="", color=OKABE_ITO["vermillion"], label=f"p < {alpha:g}, negative"),
                Line2D([], [], marker="o", linestyle="", color=OKABE_ITO["blue"], label=f"p < {alpha:g}, positive"),
                Line2D([], [], marker="o", linestyle="", color="#777777", label="not significant"),
-               Line2D([], [], color=OKABE_ITO["bluish_green"], linestyle="--", label=f"median {median:,.3g}" if median is not None else "median")]
+               Line2D([], [], color=OKABE_ITO["bluish_green"], linestyle="--", label=median_text)]
     ax.legend(handles=handles, loc="upper left", fontsize=8, ncol=2)
     ax.set_ylabel(f"Estimate{f' ({unit_label})' if unit_label else ''}")
     if title:
