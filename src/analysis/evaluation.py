@@ -258,7 +258,9 @@ def plan_estimates(frame: pd.DataFrame, *, estimators: Iterable[str] = ("twfe", 
 
     Pilot window (years up to 2016): for >= 2 treated clusters TWFE with each requested
     inference (cluster, wild, ri); for one treated cluster the 2x2 DiD with randomization
-    inference over placebo units (and TWFE as a point estimate). ``sdid`` and ``sc`` with
+    inference over placebo units (and TWFE as a point estimate), and as its pre-trend check the
+    same test with a placebo adoption in 2013 on the pre-period (column ``placebo_2013``,
+    :func:`add_placebo_adoptions`). ``sdid`` and ``sc`` with
     placebo inference; ``event-study`` on all years. TWFE with cluster SEs also on all post
     years (2015 onward). Placebo draws use placebo units shaped like the pilot units when
     available (:func:`placebo_construction`).
@@ -308,6 +310,14 @@ def plan_estimates(frame: pd.DataFrame, *, estimators: Iterable[str] = ("twfe", 
         add("sc_placebo", "sc", "placebo", placebo=True, covs=False,
             reps=ri_reps if construction and supports_placebo_units("sc") else None,
             options={"v_method": "equal", "special_predictors": sc_predictor_windows(first)})
+    pre_col = f"placebo_{LAST_PRE_YEAR - 1}"
+    if single and pre_col in frame.columns and first < LAST_PRE_YEAR - 1:
+        spec = EstimateSpec("did", treated=pre_col, inference="ri", reps=ri_reps, seed=seed,
+                            years=(first, LAST_PRE_YEAR),
+                            placebo_units=construction if supports_placebo_units("did") else None)
+        plan.append(PlannedEstimate(f"did_ri__{pre_col}", "pretrend", f"{pre_col}_{LAST_PRE_YEAR}", spec,
+                                    frame_file, frame.attrs.get("control_pool", "default"),
+                                    f"placebo adoption in {LAST_PRE_YEAR - 1} (pre-period only)"))
     if "event-study" in estimators:
         spec = EstimateSpec("event-study", inference="cluster", **base)
         plan.append(PlannedEstimate("event_study", "event_study", "event_time", spec, frame_file,
@@ -553,7 +563,7 @@ def _pretrend(es_result, es_command, rows: list[dict]) -> dict:
         pt = es_result.details["pretrend"]
         return {"test": "F", "p_value": _clean(pt["p_value"]), "statistic": _clean(pt["statistic"]),
                 "df": [pt["df"], pt["df_denominator"]], "command": es_command}
-    placebo = [r for r in rows if r.get("role") == "placebo_year" and r.get("p_value") is not None]
+    placebo = [r for r in rows if r.get("role") in ("placebo_year", "pretrend") and r.get("p_value") is not None]
     if placebo:
         last = max(placebo, key=lambda r: r["term"])
         return {"test": "placebo-in-time", "p_value": last["p_value"], "statistic": last["estimate"],
@@ -705,8 +715,9 @@ def evaluate_model(model: str, outcome: str, *, output_dir, run_id: str = "inter
     """One evaluation run: the steps of notebook ``20_model_evaluation`` in one call."""
     out = Path(output_dir)
     panel = load_panel(panel_path)
-    frame = save_frame(analysis_frame(panel, model, outcome, control_pool=control_pool, covariates=covariates,
-                                      start_year=start_year, end_year=end_year), out)
+    frame = analysis_frame(panel, model, outcome, control_pool=control_pool, covariates=covariates,
+                           start_year=start_year, end_year=end_year)
+    frame = save_frame(add_placebo_adoptions(frame, [LAST_PRE_YEAR - 1]), out)
     plan = plan_estimates(frame, estimators=estimators, inference=inference, covariates=covariates, seed=seed,
                           ri_reps=ri_reps, wild_reps=wild_reps, placebo_reps=placebo_reps)
     estimates = fit_estimates(plan, frame)
