@@ -412,7 +412,8 @@ def estimates_table(res: dict[str, Any], tbl: str, roles=("headline", "estimate"
 def robustness_table(rows: list[dict[str, Any]], res: dict[str, Any], tbl: str) -> str:
     body = []
     for e in rows:
-        what = e.get("variant") or f"{name_estimator(e.get('estimator'))}, {name_pool(e.get('control_pool'))}"
+        what = human_ids(str(e.get("variant") or f"{name_estimator(e.get('estimator'))}, "
+                                                   f"{name_pool(e.get('control_pool'))}"), {})
         ci = (f"[{_num(e.get('ci_low'))}, {_num(e.get('ci_high'))}]"
               if _finite(e.get("ci_low")) and _finite(e.get("ci_high")) else "–")
         body.append([str(what)[0].upper() + str(what)[1:], name_inference(e.get("inference")),
@@ -531,6 +532,7 @@ def _first(g: OutcomeRuns, key: str) -> Any:
 UNIT_NAMES: dict[str, str] = {}
 #: ``{(model, outcome): GlanceRow}`` of this build (analysis.report.summary), set by :func:`generate`.
 VERDICTS: dict = {}
+MODEL_NAMES: dict[str, str] = {}
 
 
 def human_ids(text: str, names) -> str:
@@ -539,6 +541,9 @@ def human_ids(text: str, names) -> str:
         text = re.sub(rf"\b{m}\b", lower_first(names[m][0]), text)
     for u in sorted(UNIT_NAMES, key=len, reverse=True):
         text = re.sub(rf"\b{u}\b", UNIT_NAMES[u], text)
+    for p, name in {**POOL_NAMES, "non_pilot": "municipalities in no pilot"}.items():
+        if "_" in p:
+            text = re.sub(rf"\b{p}\b", name, text)
     return text
 
 
@@ -626,7 +631,8 @@ def outcome_section(g: OutcomeRuns, vs: VariableSet, figs: Figures, catalogue, c
                            f"{{#tbl-{label(g.model, g.outcome, 'weights')}}}\n")
     # checks: pre-trends, robustness, HonestDiD, power
     rob_rows = [e for r in g.robustness if r.ok for e in _estimates(r.results or {})]
-    rob_rows += [e for r in g.robustness if r.ok for e in _legacy_checks(r.results or {})]
+    rob_rows += [e for r in g.robustness if r.ok and not _estimates(r.results or {})
+                 for e in _legacy_checks(r.results or {})]
     rob_rows += [e for e in _estimates(res) if e.get("role") in ("robustness", "placebo_year")]
     lines.append("### Pre-trends, robustness and power\n")
     lines.append(pretrend_text(res.get("pretrend"), res) + "\n")
@@ -719,6 +725,10 @@ def overview_table(by_model: dict[str, list[OutcomeRuns]], names, catalogue) -> 
               "estimator and inference method of the headline estimate. {#tbl-overview}\n")
 
 
+def names_of(model: str) -> str:
+    return MODEL_NAMES.get(model, model.replace("_", " "))
+
+
 def size_table(by_model: dict[str, list[OutcomeRuns]]) -> str:
     """Rejection rates of each inference method under no effect, on the real panel's layouts."""
     rows, layouts = [], []
@@ -746,9 +756,13 @@ def size_table(by_model: dict[str, list[OutcomeRuns]]) -> str:
                              *[(f"{_num(by_layout[l].get('rejection_rate'), 'p')} ± {_num(by_layout[l].get('mc_se'), 'p')}"
                                 if l in by_layout else "–") for l in layouts],
                              ", ".join(sorted(draws))])
+    missing = [f"- {g.results.get('outcome_label') or g.outcome} ({lower_first(names_of(m))}): "
+               f"{g.results['size_reason']}" for m in MODEL_ORDER for g in by_model.get(m, [])
+               if not g.results.get("size") and g.results.get("size_reason")]
+    not_measured = ("\nSize not measured:\n\n" + "\n".join(missing) + "\n") if missing else ""
     if not rows:
         return ("*No run reports the size of its inference methods, so the choice of headline inference "
-                "is not backed by a size check on this panel.*\n")
+                "is not backed by a size check on this panel.*\n" + not_measured)
     return ("@tbl-size gives the rejection rates of every method and placebo layout.\n\n"
             + pipe_table(["Outcome", "Estimator and inference",
                           *[f"Rejection rate, {l.replace('_', ' ')} placebo units" for l in layouts], "Draws"],
@@ -756,7 +770,7 @@ def size_table(by_model: dict[str, list[OutcomeRuns]]) -> str:
             + "\n: Size of each inference method on the real panel: the share of placebo assignments (no "
               "true effect; placebo units shaped like the pilot units, by each placebo construction) in "
               "which the method rejects at the 5% level, ± its Monte Carlo standard error. A method that "
-              "keeps its size rejects in about 5% of draws. {#tbl-size}\n")
+              "keeps its size rejects in about 5% of draws. {#tbl-size}\n" + not_measured)
 
 
 def headline_rules(by_model: dict[str, list[OutcomeRuns]]) -> str:
@@ -873,6 +887,8 @@ def generate(runs: list[Run], vs: VariableSet, site: Path, registry=None, manife
 
     VERDICTS.clear()
     VERDICTS.update(verdicts_by_key(runs))
+    MODEL_NAMES.clear()
+    MODEL_NAMES.update({m: n[0] for m, n in names.items()})
     if registry is not None:
         UNIT_NAMES.clear()
         UNIT_NAMES.update(dict(zip(registry["unit_id"], registry["unit_fi"])))
