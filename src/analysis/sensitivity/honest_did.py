@@ -13,8 +13,15 @@ Implemented constructions (stated exactly):
   the largest pre-period change of polyhedra ``{A delta <= 0}`` (``.create_A_RM``); for each,
   ``H0: l'tau_post = theta`` is tested with the Andrews, Roth & Pakes (2023) conditional test
   with nuisance parameters, hybridised with a least-favourable first stage of size
-  ``kappa = alpha / 10`` (critical value simulated with 1000 draws, ``seed``), second stage at
-  ``(alpha - kappa) / (1 - kappa)``; ``theta`` is in the set if any component accepts. As
+  ``kappa = alpha / 10`` (critical value ``lf_cv`` simulated with 1000 draws; as HonestDiD,
+  which calls ``set.seed(0)`` for each component, every (s, sign) uses the same draws from
+  ``seed``), second stage at level ``(alpha - kappa) / (1 - kappa)``: with ``eta`` the LP
+  value (rejected outright if above ``lf_cv``), ``sigma_g`` the sd of ``g'Y`` for its dual
+  vertex ``g`` and ``[vlo, min(vup, lf_cv)]`` the truncation interval of ``eta`` given the
+  part of ``Y`` independent of ``g'Y``, reject iff ``eta / sigma_g > max(0, c)``, ``c`` the
+  ``1 - level`` quantile of N(0, 1) truncated to the interval scaled by ``1 / sigma_g`` (ARP's
+  ``max(0, c_{1-alpha})``); never reject when ``eta`` lies outside the interval (numerical
+  failure; as HonestDiD). ``theta`` is in the set if any component accepts. As
   HonestDiD's default (``postPeriodMomentsOnly = TRUE``), with more than one post period the
   test uses only the rows of ``A`` that involve post-period coefficients
   (``post_period_moments_only=False`` keeps every row); the identified set that sets the theta
@@ -28,7 +35,11 @@ Implemented constructions (stated exactly):
   bases (always for one post period), otherwise ``scipy.optimize.linprog`` (HiGHS) is used —
   both paths give the same decisions (tested); (ii) the truncation points ``vlo, vup`` are
   computed exactly by Charnes-Cooper linear-fractional LPs (or the vertex formula) instead of
-  HonestDiD's bisection; (iii) simulated critical values use numpy, so they differ from R's
+  HonestDiD's primal formulas (non-degenerate LP) or dual bisection (degenerate LP, ARP 2023
+  Appendix, Algorithm 1); for a given dual vertex these define the same interval (checked at
+  a degenerate case, l = e3, Mbar = 0, on the Benzarti-Carloni data); when several dual
+  vertices are optimal we condition on the first one enumerated, HonestDiD on the one its LP
+  solver returns; (iii) simulated critical values use numpy, so they differ from R's
   draws by Monte Carlo error. At ``Mbar = 0`` the set is *not* the conventional interval: it is
   wider (slightly when the pre-period moments are slack and independent, see the closed-form
   test; much wider when pre-period moments are near binding and correlated with the post
@@ -327,18 +338,19 @@ class _ARPTest:
         b = self.sigma_y @ g / var
         S = y - b * eta
         vlo, vup = self._bounds(S, b)
-        vlo, vup = min(vlo, eta), min(max(vup, eta), self.lf_cv)
-        a_lo, a_eta, a_up = vlo / sg, eta / sg, vup / sg
-        if a_lo > 0:
-            num = stats.norm.sf(a_eta) - stats.norm.sf(a_up)
-            den = stats.norm.sf(a_lo) - stats.norm.sf(a_up)
-        else:
-            num = stats.norm.cdf(a_up) - stats.norm.cdf(a_eta)
-            den = stats.norm.cdf(a_up) - stats.norm.cdf(a_lo)
-        if den <= 0:
-            return True
+        tol = 1e-9 * max(1.0, abs(eta))
+        vup = min(vup, self.lf_cv)
+        if eta < vlo - tol or eta > vup + tol:
+            return True  # as HonestDiD: statistic outside its truncation interval, no rejection
+        vlo, vup = min(vlo, eta), max(vup, eta)
         level = (self.alpha - self.kappa) / (1 - self.kappa)
-        return bool(num / den > level)  # p-value of the truncated normal > second-stage level
+        z_lo, z_up = vlo / sg, vup / sg
+        # 1 - level quantile of N(0, 1) truncated to [z_lo, z_up], floored at 0 (ARP 2023)
+        if z_lo > 0:
+            cval = stats.norm.isf(level * stats.norm.sf(z_lo) + (1 - level) * stats.norm.sf(z_up))
+        else:
+            cval = stats.norm.ppf(level * stats.norm.cdf(z_lo) + (1 - level) * stats.norm.cdf(z_up))
+        return bool(eta / sg <= max(0.0, float(cval)))
 
 
 class _RMSet:
@@ -350,13 +362,14 @@ class _RMSet:
         self.num_pre, self.num_post = num_pre, num_post
         N = _null_basis(l_vec)
         a_dir = l_vec / (l_vec @ l_vec)
-        rng = np.random.default_rng(seed)
         self.parts = []
         for s_idx in range(num_pre):
             for positive in (True, False):
                 A = _rm_constraints(num_pre, num_post, mbar, s_idx, positive)
                 A_test = _moments_for_test(A, num_pre, num_post, post_period_moments_only)
                 A_post = A_test[:, num_pre:]
+                # as HonestDiD (set.seed(0) in each call): the same draws for every (s, sign)
+                rng = np.random.default_rng(seed)
                 test = _ARPTest(A_test @ sigma @ A_test.T, A_post @ N, alpha, alpha / 10, rng)
                 self.parts.append((A, A_test @ betahat, A_post @ a_dir, test))
 
