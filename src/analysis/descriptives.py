@@ -225,6 +225,12 @@ def data_audit(*, output_dir, run_id: str = "interactive", panel_path=None) -> d
         "audit": audit_dict(panel, breaks, rule, mainland_only=True),
     }
     _write_json(out / "audit.json", summary)
+    # the run contract: every run of the plan writes results.json (schema 2); the audit's data is audit.json
+    _write_json(out / "results.json", {
+        "schema": 2, "run_id": run_id, "kind": "audit", "model": None, "outcome": None,
+        "estimates": [], "event_study": None,
+        "notes": ["data audit: sources, coverage, structural breaks and missing data (audit.json, tables/)"],
+    })
     return {k: summary[k] for k in ("run_id", "n_municipalities", "years", "n_break_rows")}
 
 
