@@ -12,7 +12,8 @@ import pytest
 from analysis.sensitivity.honest_did import honest_did
 
 REF = Path(__file__).parent / "reference" / "honestdid"
-MC = 0.0007  # largest sd of an endpoint over simulation seeds (REFERENCE.md)
+# largest sd of an endpoint over simulation seeds 0-5, per case (REFERENCE.md)
+MC = {"default": 0.0007, "grid100": 0.0007, "grid100_lavg": 0.0017}
 
 
 def _bc():
@@ -46,15 +47,16 @@ def _case(name: str):
 
 def _check(name: str):
     ref, ours, h, grid_ub = _case(name)
+    mc = MC[name]
     for (_, r), (_, o) in zip(ref.iterrows(), ours.iterrows()):
         assert o["M"] == pytest.approx(r["mbar"])
         d_lb = r["lb"] - o["lb"]
-        assert -_half_unit(r["lb"]) - 3 * MC <= d_lb <= h + _half_unit(r["lb"]) + 3 * MC, (r, o)
+        assert -_half_unit(r["lb"]) - 3 * mc <= d_lb <= h + _half_unit(r["lb"]) + 3 * mc, (r, o)
         if r["ub"] >= grid_ub - h - _half_unit(r["ub"]):  # R's set is open at its grid end
             assert o["ub"] >= r["ub"] - _half_unit(r["ub"])
         else:
             d_ub = o["ub"] - r["ub"]
-            assert -_half_unit(r["ub"]) - 3 * MC <= d_ub <= h + _half_unit(r["ub"]) + 3 * MC, (r, o)
+            assert -_half_unit(r["ub"]) - 3 * mc <= d_ub <= h + _half_unit(r["ub"]) + 3 * mc, (r, o)
 
 
 def test_default_grid_matches_r():
