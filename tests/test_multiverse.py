@@ -210,3 +210,20 @@ def test_notebook_writes_the_curve_tables_and_results(panel_path, tmp_path):
     results = json.loads((run / "results.json").read_text())
     assert results["kind"] == "multiverse" and results["schema"] == 2
     assert results["multiverse"]["curves"]["level"]["joint_test"]["draws"] == 39
+
+
+def test_placebo_regression_with_an_absorbed_covariate_keeps_the_treatment_coefficient():
+    """A covariate absorbed by the effects on a draw's units makes the normal equations
+    singular; the draw still gets the treatment coefficient of the regression without it."""
+    import numpy as np
+
+    from analysis.multiverse.placebo import _solve_dropping_absorbed
+
+    rng = np.random.default_rng(0)
+    Z = rng.normal(size=(40, 2))
+    A_small, b_small = Z.T @ Z, Z.T @ rng.normal(size=40)
+    A = np.zeros((3, 3))
+    A[:2, :2] = A_small
+    b = np.r_[b_small, 0.0]  # the absorbed covariate: zero column after demeaning
+    beta = _solve_dropping_absorbed(A, b)
+    np.testing.assert_allclose(beta[:2], np.linalg.solve(A_small, b_small), rtol=1e-10)

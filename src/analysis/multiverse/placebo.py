@@ -154,8 +154,21 @@ def _regression_draws(panel: SpecPanel, P: np.ndarray, S: np.ndarray, dummies: n
         A[:, :m, m:] = qx
         A[:, m:, :m] = np.transpose(qx, (0, 2, 1))
         b[:, m:] = Sf @ h - nS[:, None] * np.einsum("dtk,dt->dk", xbar, ybar)
-    beta = np.linalg.solve(A, b[:, :, None])[:, :, 0]
+    try:
+        beta = np.linalg.solve(A, b[:, :, None])[:, :, 0]
+    except np.linalg.LinAlgError:  # a covariate absorbed by the effects in some draw
+        beta = np.stack([_solve_dropping_absorbed(A[d], b[d]) for d in range(n_d)])
     return beta[:, terms].mean(axis=1)
+
+
+def _solve_dropping_absorbed(A: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Normal equations of one draw; where they are singular (a covariate fully absorbed by the
+    unit and period effects on that draw's units, as ``twfe_did`` drops it), the
+    minimum-norm least-squares solution, which leaves the identified coefficients unchanged."""
+    try:
+        return np.linalg.solve(A, b)
+    except np.linalg.LinAlgError:
+        return np.linalg.lstsq(A, b, rcond=None)[0]
 
 
 def placebo_estimates(estimator: str, panel: SpecPanel, assign: np.ndarray) -> np.ndarray:
