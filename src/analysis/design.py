@@ -24,6 +24,7 @@ from . import registry
 from .errors import InputError, choices_message
 from .municipalities import DIVISION_YEAR, aland_codes, codes, municipality_key
 from .outcomes import model_outcomes
+from .panel import year_runs
 
 from .study import ADOPTION_YEAR, CONTROL_POOLS, REFERENCE_YEAR  # noqa: F401 (re-exported)
 
@@ -288,7 +289,7 @@ def design_for(panel: pd.DataFrame, model: str, outcome: str | None = None, *, c
                 gaps = [y for y in window if y not in got]
                 what = outcome if not covariates else f"{outcome} or covariates"
                 excluded[code] = (f"incomplete {what} series in {window[0]}-{window[-1]} (missing "
-                                  f"{_year_runs(gaps)})" + ("; treated municipality" if code in unit_of else ""))
+                                  f"{year_runs(gaps)})" + ("; treated municipality" if code in unit_of else ""))
                 (controls if code in controls else treated).remove(code)
     if not treated:
         raise InputError(f"no treated municipality of {model!r} has a complete {outcome} series in "
@@ -316,18 +317,6 @@ def _breaks_in_window(panel, outcome, first, last) -> dict[str, list[dict]]:
     return breaks_in_window(outcome_breaks(panel, outcome), outcome, first, last)
 
 
-def _year_runs(years: list[int]) -> str:
-    if not years:
-        return "-"
-    runs, start, prev = [], years[0], years[0]
-    for y in years[1:] + [None]:
-        if y is None or y != prev + 1:
-            runs.append(f"{start}" if start == prev else f"{start}-{prev}")
-            if y is not None:
-                start = y
-        if y is not None:
-            prev = y
-    return ", ".join(runs)
 
 
 def _nearest_controls(panel, outcome, treated, controls, pre_years, k) -> set[str]:

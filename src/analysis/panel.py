@@ -366,9 +366,13 @@ _STATIC_INFO = {
 
 
 def _years_covered(col: pd.Series, years: pd.Series) -> str:
-    ys = sorted(years[col.notna()].unique())
+    return year_runs(sorted(int(y) for y in years[col.notna()].unique()), empty="")
+
+
+def year_runs(ys: list[int], empty: str = "-") -> str:
+    """Sorted years as runs: ``[2010, 2011, 2012, 2015]`` -> ``"2010-2012, 2015"``."""
     if not ys:
-        return ""
+        return empty
     runs, start, prev = [], ys[0], ys[0]
     for y in ys[1:] + [None]:
         if y is None or y != prev + 1:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from .. import atomic
+from ..formatting import decimals_for
 from .runs import Run
 
 ESTIMATE_FIELDS = ("estimate", "se", "ci_low", "ci_high")
@@ -45,22 +46,6 @@ class Variable:
 def slug(text: str) -> str:
     """Lower-case identifier usable as a YAML key and in Quarto labels."""
     return re.sub(r"[^a-z0-9]+", "_", str(text).lower()).strip("_") or "x"
-
-
-def decimals_for(value: float, kind: str) -> int:
-    """Decimals used to print ``value``: p-values 3; counts 0; estimates by magnitude."""
-    if kind == "p":
-        return 3
-    if kind == "count":
-        return 0
-    a = abs(value)
-    if a >= 1000:
-        return 0
-    if a >= 10:
-        return 1
-    if a >= 0.1 or a == 0:
-        return 2
-    return 3
 
 
 def format_number(value: float | int, kind: str = "estimate") -> tuple[str, int]:
