@@ -54,7 +54,9 @@ report: runs
 
 test: setup
 	@echo ">> test: running the test suite (slow tests included)"
-	@$(BIN)/python -m pytest -n $(JOBS) --durations=15
+	@$(BIN)/python -m pytest -n $(JOBS) --durations=15 -m "not serial"
+	@echo ">> test: deadline tests, alone on the machine"
+	@$(BIN)/python -m pytest -m serial
 
 test-fast: setup
 	@$(BIN)/python -m pytest -n $(JOBS) -m "not slow"

@@ -178,6 +178,7 @@ SLEEPY = (
 
 
 @pytest.mark.slow
+@pytest.mark.serial  # a 15 s deadline: run alone, not beside CPU-heavy tests
 def test_sigint_stops_every_kernel_and_a_rerun_does_only_the_unfinished_runs(project):
     nbdir = project["root"] / "notebooks"
     make_notebook(nbdir / "tiny.ipynb", "x = 1\noutput_dir = 'out'\nrun_id = 'interactive'\n", SLEEPY)
