@@ -67,6 +67,9 @@ KNOWN_FIGURES = {
                   "pre-period change",
     "specification_curve": "Specification curve of {outcome}: the estimate under every combination "
                            "of analysis choices, sorted, with 95% intervals",
+    "specification_curve_log": "Specification curve of the logarithm of {outcome}: the estimate "
+                               "(log points, about the relative change) under every combination of "
+                               "analysis choices, sorted, with 95% intervals",
 }
 MINUS = "\u2212"
 
