@@ -433,6 +433,10 @@ def honest_did_text(hd: Any, res: dict[str, Any]) -> str:
     if hd.get("reason"):
         return f"HonestDiD [@rambachan2023] is not reported: {hd['reason']}."
     b = hd.get("breakdown_mbar")
+    if _finite(b) and b == 0:
+        return ("HonestDiD [@rambachan2023]: the 95% interval of the 2015–2016 effect excludes zero only "
+                "when post-period trends are exactly parallel (M̄ = 0); the next grid value of M̄ "
+                "already includes zero, so the conclusion is fragile.")
     if _finite(b) and b > 0:
         return (f"HonestDiD [@rambachan2023]: the 95% interval of the 2015–2016 effect keeps excluding zero "
                 f"until post-period trend violations reach M̄ = {_num(b)} times the largest pre-period "
