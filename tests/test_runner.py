@@ -187,7 +187,10 @@ def test_sigint_stops_every_kernel_and_a_rerun_does_only_the_unfinished_runs(pro
     argv = [sys.executable, "-m", "analysis.cli", "run", "--plan", str(plan_path), "--build-dir", str(build),
             "--panel", str(project["panel"]), "--jobs", "2"]
     env = {**os.environ, "KUNTAKOKEILU_TEST_SLEEP": "300"}
-    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # Ctrl-C reaches a foreground process whose SIGINT is the default; a test run started from a
+    # background job (nohup ... &, as some CI runners do) inherits SIGINT ignored, so reset it.
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     staging = build / "runs" / "_staging"
     kernels: dict[str, int] = {}
     deadline = time.monotonic() + 240
