@@ -1,12 +1,9 @@
-"""Tables for the report: markdown pipe tables + CSV side by side, and the pre-period
-balance table (treated vs control means, standardised difference)."""
+"""Tables for the report: markdown pipe tables + CSV side by side."""
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Iterable
 
-import numpy as np
 import pandas as pd
 
 from . import atomic
@@ -35,23 +32,3 @@ def write_table(frame: pd.DataFrame, stem: str | os.PathLike, floatfmt: str = ".
     atomic.write_text(md, to_markdown(frame, floatfmt))
     atomic.write_text(csv, frame.to_csv(index=False))
     return md, csv
-
-
-def balance_table(panel: pd.DataFrame, frame: pd.DataFrame, variables: Iterable[str],
-                  adoption_year: int = 2015) -> pd.DataFrame:
-    """Pre-period (years before ``adoption_year``) means of treated and control municipalities
-    in ``frame`` (its ``y`` column is the outcome), difference and standardised difference
-    (difference / sqrt of the mean of the two group variances of municipality means)."""
-    pre = frame[frame["year"] < adoption_year][["kunta", "year", "treated", "y"]]
-    extra = [v for v in variables if v != "y" and v in panel.columns]
-    pre = pre.merge(panel[["kunta", "year", *extra]], on=["kunta", "year"], how="left")
-    by_unit = pre.groupby("kunta").agg({"treated": "first", **{v: "mean" for v in ["y", *extra]}})
-    rows = []
-    for v in ["y", *extra]:
-        t, c = by_unit.loc[by_unit["treated"], v].dropna(), by_unit.loc[~by_unit["treated"], v].dropna()
-        sd = np.sqrt((t.var(ddof=1) + c.var(ddof=1)) / 2) if len(t) > 1 and len(c) > 1 else np.nan
-        diff = t.mean() - c.mean()
-        rows.append({"variable": "outcome" if v == "y" else v, "treated_mean": t.mean(), "control_mean": c.mean(),
-                     "difference": diff, "std_difference": diff / sd if sd and sd > 0 else np.nan,
-                     "n_treated": len(t), "n_control": len(c)})
-    return pd.DataFrame(rows)

@@ -113,11 +113,6 @@ def estimate_from_args(args):
     return spec.fit(data)
 
 
-def result_json(method: str, result, inference: str | None = None) -> dict:
-    """The ``--json`` object (:func:`analysis.spec.estimate_record`)."""
-    return estimate_record(method, result, inference)
-
-
 def run(args: argparse.Namespace) -> int:
     result = estimate_from_args(args)
     if args.json:
