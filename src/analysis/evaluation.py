@@ -35,7 +35,7 @@ from . import atomic, registry
 from .errors import InputError, choices_message
 from .spec import EstimateSpec, headline_numbers, supports_placebo_units
 from .study import (
-    ADOPTION_YEAR, CONTROL_POOLS, ESTIMATORS, INFERENCE_METHODS, LAST_PRE_YEAR, PILOT_END,
+    ADOPTION_YEAR, ESTIMATORS, INFERENCE_METHODS, LAST_PRE_YEAR, PILOT_END,
     domain_values,
 )
 
@@ -82,14 +82,10 @@ def analysis_frame(panel: pd.DataFrame, model: str, outcome: str, *, control_poo
     every exclusion with its reason."""
     from . import design
 
-    if control_pool not in CONTROL_POOLS:
-        raise InputError(choices_message("control_pool", control_pool, CONTROL_POOLS))
     years = range(int(start_year), int(end_year) + 1)
     covariates = list(covariates)
     frame = design.analysis_frame(panel, model, outcome, control_pool=control_pool, covariates=covariates,
                                   years=years, n_matched=n_matched, balanced=True)
-    if not frame["treated_group"].astype(bool).any():
-        raise InputError(f"no treated municipality of {model!r} has {outcome} in {start_year}-{end_year}")
     frame.attrs.setdefault("design", {})
     frame.attrs["control_pool"] = control_pool
     frame.attrs["model"], frame.attrs["outcome"] = model, outcome
