@@ -217,7 +217,7 @@ def test_placebo_regression_with_an_absorbed_covariate_keeps_the_treatment_coeff
     singular; the draw still gets the treatment coefficient of the regression without it."""
     import numpy as np
 
-    from analysis.multiverse.placebo import _solve_dropping_absorbed
+    from analysis.estimators.batched import _solve_dropping_absorbed
 
     rng = np.random.default_rng(0)
     Z = rng.normal(size=(40, 2))

@@ -54,6 +54,11 @@ def outcome_column(spec: Specification) -> str:
     return spec.outcome if spec.transform == "level" else f"log_{spec.outcome}"
 
 
+def weight_column(spec: Specification) -> str | None:
+    """The frame column of the specification's observation weights (``None``: unweighted)."""
+    return None if spec.weighting == "none" else spec.weighting
+
+
 def _placebo_units_for(method: str) -> str | None:
     """Placebo units shaped like the pilot units wherever the method's inference draws them."""
     import inspect

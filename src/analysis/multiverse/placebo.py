@@ -12,11 +12,10 @@ neighbouring municipalities), as in every other placebo-based procedure of the p
 Assignments are drawn over the *placebo pool*: municipalities that are controls of the default
 pool in every window of the grid, so that every draw can be applied to every specification.
 
-The estimate of a specification on a placebo frame is its estimator's: for TWFE and the
-event-study average on a balanced panel they are linear in the outcome and are computed for a
-block of draws at once by the Frisch-Waugh-Lovell identity (without covariates: the
-difference in the pre/post change of unit means; tests check both against ``twfe_did`` and
-``event_study``); SDID re-solves its weights on every draw (``sdid_tau``).
+The estimate of a specification on a placebo frame is its estimator's, from the estimators'
+batched form (:mod:`analysis.estimators.batched`, pinned by tests to ``twfe_did``,
+``event_study``, ``synthetic_did`` and ``synthetic_control``); this module only builds the
+frames' unit sets.
 """
 from __future__ import annotations
 
@@ -83,27 +82,26 @@ def draw_assignments(pool: list[str], cluster_sizes: list[int], n_draws: int, se
 
 
 class SpecPanel:
-    """A specification's balanced outcome cube over its controls and the placebo pool."""
+    """A specification's balanced panel over its controls and the placebo pool, as the
+    estimators' batched form takes it (:class:`analysis.estimators.batched.PanelCube`)."""
 
     def __init__(self, frame: pd.DataFrame, donor: pd.DataFrame, pool: list[str], outcome: str,
-                 covariates=()):
+                 covariates=(), weights: str | None = None):
+        from ..estimators.batched import PanelCube
+
         controls = frame.loc[frame["treated_group"] == 0]
         extra = donor[donor["kunta"].isin(pool) & ~donor["kunta"].isin(controls["kunta"])]
         rows = pd.concat([controls, extra], ignore_index=True).sort_values(["kunta", "year"])
-        self.units = pd.Index(rows["kunta"].unique())
-        self.years = np.sort(rows["year"].unique())
-        n_u, n_t = len(self.units), len(self.years)
-        if len(rows) != n_u * n_t:
+        self.cube = PanelCube.from_frame(rows, unit="kunta", time="year", outcome=outcome,
+                                         covariates=list(covariates), weights=weights)
+        self.units = self.cube.units
+        self.years = self.cube.times.astype(int)
+        if len(rows) != len(self.units) * len(self.years) or not self.cube.balanced:
             raise InputError("placebo draws need a balanced panel")
-        self.Y = rows[outcome].to_numpy(dtype=float).reshape(n_u, n_t)
-        self.X = np.stack([rows[c].to_numpy(dtype=float).reshape(n_u, n_t) for c in covariates],
-                          axis=2) if covariates else None
         self.is_control = self.units.isin(controls["kunta"].unique())
         self.pool_index = self.units.get_indexer(pool)
         if (self.pool_index < 0).any():
             raise InputError("a placebo-pool municipality is missing from the specification's window")
-        self.post = self.years >= study.ADOPTION_YEAR
-        self.ref = int(np.flatnonzero(self.years == study.REFERENCE_YEAR)[0])
 
     def membership(self, assign: np.ndarray) -> np.ndarray:
         """Per draw and unit: placebo unit label (0 = none)."""
@@ -112,89 +110,23 @@ class SpecPanel:
         return labels
 
 
-def _regression_draws(panel: SpecPanel, P: np.ndarray, S: np.ndarray, dummies: np.ndarray,
-                      terms: list[int]) -> np.ndarray:
-    """OLS with unit and period effects on every draw's unit set at once.
-
-    Units ``S`` (draws x units, 0/1) enter the regression; placebo units ``P`` carry the
-    treatment regressors ``P_i * dummies`` (periods x m). With ``~`` the within-unit
-    demeaning and bars the means over ``S``, the two-way-demeaned normal equations are
-    ``sum_S Z~'Z~ - n_S Zbar'Zbar`` and ``sum_S Z~'y~ - n_S Zbar'ybar`` (Frisch-Waugh-Lovell);
-    both are sums of per-unit terms, i.e. matrix products with the membership matrices.
-    Returns the mean of the coefficients ``terms`` per draw.
-    """
-    Y = panel.Y - panel.Y.mean(axis=1, keepdims=True)                       # U x T
-    q = dummies - dummies.mean(axis=0, keepdims=True)                          # T x m
-    n_d, n_u = P.shape
-    m = q.shape[1]
-    Pf, Sf = P.astype(float), S.astype(float)
-    nP, nS = Pf.sum(axis=1), Sf.sum(axis=1)                                    # D
-    ySum_S, ySum_P = Sf @ Y, Pf @ Y                                            # D x T
-    qq = q.T @ q                                                               # m x m
-    if panel.X is None:
-        k = 0
-    else:
-        X = panel.X - panel.X.mean(axis=1, keepdims=True)                      # U x T x k
-        k = X.shape[2]
-    A = np.zeros((n_d, m + k, m + k))
-    b = np.zeros((n_d, m + k))
-    zbar_q = (nP / nS)[:, None, None] * q[None, :, :]                          # D x T x m
-    ybar = ySum_S / nS[:, None]                                                # D x T
-    A[:, :m, :m] = nP[:, None, None] * qq[None] - nS[:, None, None] * np.einsum("dtm,dtn->dmn", zbar_q, zbar_q)
-    b[:, :m] = ySum_P @ q - nS[:, None] * np.einsum("dtm,dt->dm", zbar_q, ybar)
-    if k:
-        U, T = Y.shape
-        XS = (Sf @ X.reshape(U, T * k)).reshape(n_d, T, k)                     # sums over S
-        XP = (Pf @ X.reshape(U, T * k)).reshape(n_d, T, k)
-        xbar = XS / nS[:, None, None]
-        G = np.einsum("utk,utl->ukl", X, X).reshape(U, k * k)
-        h = np.einsum("utk,ut->uk", X, Y)
-        A[:, m:, m:] = (Sf @ G).reshape(n_d, k, k) - nS[:, None, None] * np.einsum("dtk,dtl->dkl", xbar, xbar)
-        qx = np.einsum("tm,dtk->dmk", q, XP) - nS[:, None, None] * np.einsum("dtm,dtk->dmk", zbar_q, xbar)
-        A[:, :m, m:] = qx
-        A[:, m:, :m] = np.transpose(qx, (0, 2, 1))
-        b[:, m:] = Sf @ h - nS[:, None] * np.einsum("dtk,dt->dk", xbar, ybar)
-    try:
-        beta = np.linalg.solve(A, b[:, :, None])[:, :, 0]
-    except np.linalg.LinAlgError:  # a covariate absorbed by the effects in some draw
-        beta = np.stack([_solve_dropping_absorbed(A[d], b[d]) for d in range(n_d)])
-    return beta[:, terms].mean(axis=1)
+#: the joint test's estimators and their batched placebo form (analysis.estimators.batched)
+BATCHED = {"twfe": "twfe_placebo", "event-study": "event_study_placebo",
+           "sdid": "synthetic_did_placebo", "sc": "synthetic_control_placebo"}
 
 
-def _solve_dropping_absorbed(A: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Normal equations of one draw; where they are singular (a covariate fully absorbed by the
-    unit and period effects on that draw's units, as ``twfe_did`` drops it), the
-    minimum-norm least-squares solution, which leaves the identified coefficients unchanged."""
-    try:
-        return np.linalg.solve(A, b)
-    except np.linalg.LinAlgError:
-        return np.linalg.lstsq(A, b, rcond=None)[0]
+def placebo_estimates(estimator: str, panel: SpecPanel, assign: np.ndarray,
+                      included: np.ndarray | None = None) -> np.ndarray:
+    """The estimator's estimate on each placebo frame of ``assign`` (a block of draws): the
+    placebo units are treated from the adoption year on, the comparison is ``included`` (per
+    draw and unit; default the specification's controls) less the placebo units."""
+    from ..estimators import batched
 
-
-def placebo_estimates(estimator: str, panel: SpecPanel, assign: np.ndarray) -> np.ndarray:
-    """The estimator's estimate on each placebo frame of ``assign`` (a block of draws)."""
-    labels = panel.membership(assign)
-    P = labels > 0
-    C = panel.is_control[None, :] & ~P
-    Y = panel.Y
-    if estimator in ("twfe", "event-study"):
-        n_t = len(panel.years)
-        if estimator == "twfe":
-            dummies = panel.post.astype(float)[:, None]
-            terms = [0]
-        else:
-            others = [t for t in range(n_t) if t != panel.ref]
-            dummies = np.eye(n_t)[:, others]
-            terms = [j for j, t in enumerate(others) if panel.post[t]]
-        return _regression_draws(panel, P, P | C, dummies, terms)
-    out = np.empty(len(assign))
-    if estimator == "sdid":
-        from ..estimators.sdid import sdid_tau
-
-        t0 = int(np.sum(~panel.post))
-        for d in range(len(assign)):
-            rows = np.r_[np.flatnonzero(C[d]), np.flatnonzero(P[d])]
-            out[d] = float(sdid_tau(Y[rows], int(C[d].sum()), t0)[0])
-        return out
-    raise InputError(f"estimator {estimator!r} has no placebo draws in the joint test; "
-                     "valid choices: twfe, event-study, sdid")
+    if estimator not in BATCHED:
+        raise InputError(f"estimator {estimator!r} has no placebo draws in the joint test; "
+                         f"valid choices: {', '.join(BATCHED)}")
+    P = panel.membership(assign) > 0
+    S = (panel.is_control[None, :] if included is None else included) | P
+    fn = getattr(batched, BATCHED[estimator])
+    return fn(None, unit="kunta", time="year", outcome="", placebo=P, included=S,
+              adoption_time=study.ADOPTION_YEAR, cube=panel.cube)

@@ -28,7 +28,7 @@ import pandas as pd
 from .. import registry
 from ..errors import InputError, choices_message
 from . import frames as frames_mod
-from .estimate import EstimateCall, outcome_column
+from .estimate import EstimateCall, outcome_column, weight_column
 from .grid import CHOICES, Candidate, Grid, Specification, expand, load_grid
 from .joint import clean, curve_summary, joint_test
 from .placebo import describe_construction, draw_assignments
@@ -62,13 +62,13 @@ def _donor_key(spec: Specification) -> tuple:
             spec.breaks)
 
 
-def placebo_task(estimator: str, outcome: str, covariates: tuple, frame: pd.DataFrame,
-                 donor: pd.DataFrame, pool: list[str], assign: np.ndarray, start: int,
-                 stop: int) -> np.ndarray:
+def placebo_task(estimator: str, outcome: str, covariates: tuple, weights: str | None,
+                 frame: pd.DataFrame, donor: pd.DataFrame, pool: list[str], assign: np.ndarray,
+                 start: int, stop: int) -> np.ndarray:
     """The specification's estimates on placebo draws ``start:stop``."""
     from .placebo import SpecPanel, placebo_estimates
 
-    panel = SpecPanel(frame, donor, pool, outcome, covariates)
+    panel = SpecPanel(frame, donor, pool, outcome, covariates, weights)
     return placebo_estimates(estimator, panel, assign[start:stop])
 
 
@@ -317,7 +317,7 @@ def _run_outcome(plan, outcome, candidates: list[Candidate], panel, executor, se
             continue
         for start in range(0, n_draws, BLOCK):
             fut = executor.submit(placebo_task, spec.estimator, outcome_column(spec), spec.covariates,
-                                  scattered[spec.frame_key], donor_sc[dkey], pool_sc, assign_sc,
+                                  weight_column(spec), scattered[spec.frame_key], donor_sc[dkey], pool_sc, assign_sc,
                                   start, min(start + BLOCK, n_draws))
             draw_futures.append((spec, fut))
     progress = Progress(len(est_futures) + len(draw_futures), f"multiverse {plan.model} / {outcome} "
