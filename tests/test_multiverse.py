@@ -91,6 +91,31 @@ def test_default_grid_loads_and_expands():
     assert grid_mod.Specification(**{**s.__dict__}).seed == s.seed
 
 
+def test_first_year_with_data_and_per_outcome_choices(tmp_path):
+    """``first`` is the outcome's first year with data; an ``outcomes`` entry replaces the
+    choice everywhere, blocks included, so a series starting in 2013 still gets a curve."""
+    path = tmp_path / "grid.yaml"
+    path.write_text(
+        "choices:\n  control_pool: [default]\n  start_year: [2008, 2010]\n  end_year: [2016]\n"
+        "  estimator: [twfe]\n  transform: [level]\n  weighting: [none]\n  covariates: [none]\n"
+        "  breaks: [exclude]\n"
+        "blocks:\n  - {estimator: [sdid], start_year: [2010]}\n"
+        "outcomes:\n  gp_visits_per_capita: {start_year: [first, 2010]}\n")
+    g = grid_mod.load_grid(path)
+    late = grid_mod.expand(g, "integrated_welfare", "gp_visits_per_capita", outcome_years=(2013, 2018),
+                           n_treated_clusters=8)
+    ok = [c.spec for c in late if c.reason is None]
+    assert {(s.estimator, s.start_year) for s in ok} == {("twfe", 2013), ("sdid", 2013)}
+    assert [c.reason for c in late if c.reason] == ["gp_visits_per_capita has data from 2013"] * 2
+    early = grid_mod.expand(g, "integrated_welfare", "social_health_costs_eur_per_capita",
+                            outcome_years=(2008, 2018), n_treated_clusters=8)
+    assert {(c.spec.estimator, c.spec.start_year) for c in early if c.reason is None} == {
+        ("twfe", 2008), ("twfe", 2010), ("sdid", 2010)}
+    # a window needs two pre-period years
+    spec = ok[0].__class__(**{**ok[0].__dict__, "start_year": 2014})
+    assert "fewer than 2 pre-period years" in grid_mod.skip_reason(spec)
+
+
 @pytest.mark.parametrize("text, fragment", [
     ("choices: [1, 2]", "mapping"),
     ("choices:\n  estimator: [ols]\n", "valid choices"),
@@ -101,6 +126,9 @@ def test_default_grid_loads_and_expands():
     ("choices: {start_year: [twenty]}\n", "years"),
     ("models: {nonexistent: {end_year: [2016]}}\n", "valid choices"),
     (": : :\n", "cannot read"),
+    ("choices: {start_year: [last]}\n", "first"),
+    ("outcomes: {no_such_outcome: {start_year: [first]}}\n", "valid choices"),
+    ("outcomes: {gp_visits_per_capita: {estimator: [ols]}}\n", "valid choices"),
 ])
 def test_bad_grids_are_refused_with_the_valid_choices(tmp_path, text, fragment):
     path = tmp_path / "grid.yaml"

@@ -2,8 +2,10 @@
 
 A grid (YAML, default ``grids/default.yaml``) has ``settings`` (placebo draws, seeds, the
 significance level), ``choices`` (every value of every choice), ``blocks`` (extra products that
-replace some choices) and ``models`` (per-model narrowing). :func:`expand` turns it into
-:class:`Specification` objects, each either runnable or skipped with a recorded reason.
+replace some choices), ``models`` (per-model narrowing) and ``outcomes`` (per-outcome values
+that replace a choice everywhere, blocks included). A start year may be ``first``: the
+outcome's first year with data. :func:`expand` turns it into :class:`Specification` objects,
+each either runnable or skipped with a recorded reason.
 """
 from __future__ import annotations
 
@@ -29,6 +31,11 @@ BREAKS = ("exclude", "keep")
 SETTINGS = {"placebo_draws": 999, "ri_reps": 999, "sdid_reps": 50, "alpha": 0.05,
             "seed": 20150105, "joint_estimators": ["twfe", "event-study"]}
 DEFAULT_GRID = "default.yaml"
+GRID_KEYS = ("settings", "choices", "blocks", "models", "outcomes")
+#: start-year keyword: the outcome's first year with data
+FIRST_YEAR = "first"
+#: fewest pre-period years (adoption year excluded) a window must have
+MIN_PRE_YEARS = 2
 
 
 @dataclass(frozen=True)
@@ -81,10 +88,12 @@ class Grid:
     blocks: list[dict[str, list]] = field(default_factory=list)
     models: dict[str, dict[str, list]] = field(default_factory=dict)
     source: str = DEFAULT_GRID
+    outcomes: dict[str, dict[str, list]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {"settings": dict(self.settings), "choices": dict(self.choices),
-                "blocks": list(self.blocks), "models": dict(self.models), "source": self.source}
+                "blocks": list(self.blocks), "models": dict(self.models),
+                "outcomes": dict(self.outcomes), "source": self.source}
 
 
 def default_grid_path() -> Path:
@@ -125,9 +134,12 @@ def _check_choices(where: str, block: Any) -> dict[str, list]:
             raise InputError(f"grid {where}: {key} must be a non-empty list, got {values!r}")
         valid = _valid_values(key)
         for v in values:
+            if key == "start_year" and v == FIRST_YEAR:
+                continue
             if key in ("start_year", "end_year"):
                 if isinstance(v, bool) or not isinstance(v, int) or not 1990 <= v <= 2100:
-                    raise InputError(f"grid {where}: {key} must be years (integers), got {v!r}")
+                    extra = f" or {FIRST_YEAR!r} (the outcome's first year with data)" if key == "start_year" else ""
+                    raise InputError(f"grid {where}: {key} must be years (integers){extra}, got {v!r}")
             elif key == "covariates":
                 ok = v in ("none", "model") or (isinstance(v, list) and all(isinstance(c, str) for c in v))
                 if not ok:
@@ -151,11 +163,10 @@ def load_grid(path: str | Path | None = None) -> Grid:
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read grid {path}: {exc}") from exc
     if not isinstance(raw, dict):
-        raise InputError(f"grid {path}: expected a mapping with keys choices, settings, blocks, models")
-    unknown = set(raw) - {"settings", "choices", "blocks", "models"}
+        raise InputError(f"grid {path}: expected a mapping with keys {', '.join(GRID_KEYS)}")
+    unknown = set(raw) - set(GRID_KEYS)
     if unknown:
-        raise InputError(f"grid {path}: " + choices_message("key", sorted(unknown)[0],
-                                                            ("settings", "choices", "blocks", "models")))
+        raise InputError(f"grid {path}: " + choices_message("key", sorted(unknown)[0], GRID_KEYS))
     settings = dict(SETTINGS)
     given = raw.get("settings") or {}
     if not isinstance(given, dict):
@@ -183,6 +194,16 @@ def load_grid(path: str | Path | None = None) -> Grid:
         if m not in registry.models():
             raise InputError(f"grid {path}: " + choices_message("model", m, registry.models()))
     models = {m: _check_choices(f"models.{m}", b) for m, b in models.items()}
+    outcomes = raw.get("outcomes") or {}
+    if not isinstance(outcomes, dict):
+        raise InputError(f"grid {path}: outcomes must be a mapping outcome -> choices")
+    from ..outcomes import outcomes_of
+
+    known = sorted({o for m in registry.models() for o in outcomes_of(m, include_secondary=True)})
+    for o in outcomes:
+        if o not in known:
+            raise InputError(f"grid {path}: " + choices_message("outcome", o, known))
+    outcomes = {o: _check_choices(f"outcomes.{o}", b) for o, b in outcomes.items()}
     choices = _check_choices("choices", raw.get("choices") or {})
     missing = [c for c in CHOICES if c not in choices]
     if missing:
@@ -192,7 +213,7 @@ def load_grid(path: str | Path | None = None) -> Grid:
     if not isinstance(blocks, list):
         raise InputError(f"grid {path}: blocks must be a list of mappings")
     blocks = [_check_choices(f"blocks[{i}]", b) for i, b in enumerate(blocks)]
-    return Grid(settings, choices, blocks, models, source=str(path))
+    return Grid(settings, choices, blocks, models, source=str(path), outcomes=outcomes)
 
 
 def _covariates(value, model: str) -> tuple[str, ...]:
@@ -218,19 +239,26 @@ def expand(grid: Grid, model: str, outcome: str, *, outcome_years: tuple[int, in
     """Every specification of ``grid`` for (model, outcome), in a stable order, each with the
     reason it cannot run (or ``None``). Duplicates across blocks are dropped."""
     override = grid.models.get(model, {})
+    per_outcome = grid.outcomes.get(outcome, {})
     seen: set[Specification] = set()
     out: list[Candidate] = []
     for block in [{}, *grid.blocks]:
         merged = {**grid.choices, **block}
         for key, vals in override.items():  # the model's narrowing applies inside blocks too
             merged[key] = [v for v in merged[key] if v in vals] if key in block else list(vals)
+        merged.update({key: list(vals) for key, vals in per_outcome.items()})
         if any(len(v) == 0 for v in merged.values()):
             continue
         for combo in itertools.product(*(merged[c] for c in CHOICES)):
             values = dict(zip(CHOICES, combo))
+            start = values["start_year"]
+            if start == FIRST_YEAR:
+                if outcome_years is None:
+                    raise InputError(f"start year {FIRST_YEAR!r} needs the years of {outcome}")
+                start = outcome_years[0]
             spec = Specification(model=model, outcome=outcome,
                                  control_pool=values["control_pool"],
-                                 start_year=int(values["start_year"]), end_year=int(values["end_year"]),
+                                 start_year=int(start), end_year=int(values["end_year"]),
                                  estimator=values["estimator"], transform=values["transform"],
                                  weighting=values["weighting"],
                                  covariates=_covariates(values["covariates"], model),
@@ -257,8 +285,9 @@ def skip_reason(spec: Specification, *, outcome_years=None, n_treated_clusters=N
         return f"window ends before adoption ({study.ADOPTION_YEAR})"
     if last is not None and spec.end_year > last:
         return f"{spec.model} has comparable outcomes only until {last}"
-    if spec.start_year > study.LAST_PRE_YEAR - 2:
-        return f"fewer than 3 pre-period years ({spec.start_year}-{study.LAST_PRE_YEAR})"
+    if spec.start_year > study.LAST_PRE_YEAR - (MIN_PRE_YEARS - 1):
+        return (f"fewer than {MIN_PRE_YEARS} pre-period years "
+                f"({spec.start_year}-{study.LAST_PRE_YEAR})")
     if outcome_years is not None:
         first, final = outcome_years
         if spec.start_year < first:
