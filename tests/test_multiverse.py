@@ -255,3 +255,42 @@ def test_placebo_regression_with_an_absorbed_covariate_keeps_the_treatment_coeff
     b = np.r_[b_small, 0.0]  # the absorbed covariate: zero column after demeaning
     beta = _solve_dropping_absorbed(A, b)
     np.testing.assert_allclose(beta[:2], np.linalg.solve(A_small, b_small), rtol=1e-10)
+
+
+@pytest.mark.parametrize("control_pool", ["same_region", "matched"])
+def test_restricted_pools_are_rebuilt_around_the_placebo_units(panel, control_pool):
+    """In a placebo draw a same_region / matched specification compares the placebo units with
+    the pool the design would have built had they been treated (the design's own rules), not
+    with the real pilot units' pool; its estimate is twfe_did's on that frame."""
+    from analysis import design
+    from analysis.multiverse.frames import build_frame
+    from analysis.multiverse.placebo import restricted_comparisons
+    from analysis.multiverse.runner import _treated_cluster_sizes, placebo_task
+
+    outcome = "social_health_costs_eur_per_capita"
+    key = ("integrated_welfare", outcome, control_pool, 2010, 2016, (), "exclude")
+    frame = build_frame(panel, key)[0]
+    donor = build_frame(panel, ("integrated_welfare", outcome, "default", 2010, 2016, (), "exclude"))[0]
+    pool = sorted(donor.loc[donor["treated_group"] == 0, "kunta"].unique())
+    assign = draw_assignments(pool, _treated_cluster_sizes(frame), 3, seed=5, units=donor)
+    sp = SpecPanel(donor, donor, pool, outcome)
+    included = restricted_comparisons(control_pool, sp, donor, outcome, assign)
+    real = set(frame.loc[frame["treated_group"] == 0, "kunta"])
+    units = list(sp.units)
+    got = placebo_task("twfe", outcome, (), None, frame, donor, pool, assign, 0, 3, control_pool, outcome)
+    for d in range(3):
+        placebo = [pool[j] for j in np.flatnonzero(assign[d])]
+        rest = [u for u in units if u not in placebo]
+        if control_pool == "same_region":
+            hypothetical = design.ComparisonDesign("integrated_welfare", design.DIVISION_YEAR, ["p"],
+                                                   sorted(placebo), rest, {}, {})
+            want = set(design.same_region_controls(hypothetical).control_municipalities)
+        else:
+            want = design._nearest_controls(panel, outcome, placebo, rest, range(2010, 2015), 5)
+        comparison = {u for u, s in zip(units, included[d]) if s} - set(placebo)
+        assert comparison == want and comparison != real - set(placebo)
+        pf = donor[donor["kunta"].isin(comparison | set(placebo))].copy()
+        pf["treated"] = (pf["kunta"].isin(placebo) & (pf["year"] >= 2015)).astype(int)
+        want_att = twfe_did(pf, unit="kunta", time="year", outcome=outcome, treated="treated",
+                            cluster="kunta").params["att"]
+        assert got[d] == pytest.approx(want_att, rel=1e-9, abs=1e-9)

@@ -116,8 +116,8 @@ def comparison_design(model: str, keep_other_pilots: bool = False,
 def same_region_controls(design: ComparisonDesign) -> ComparisonDesign:
     """Restrict the control pool to the maakunta(s) of the treated municipalities."""
     key = municipality_key(design.division_year).set_index("kunta")
-    regions = set(key.loc[design.treated_municipalities, "maakunta_code"])
-    keep = [c for c in design.control_municipalities if key.loc[c, "maakunta_code"] in regions]
+    keep = same_region_pool(design.treated_municipalities, design.control_municipalities,
+                            key["maakunta_code"])
     excluded = dict(design.excluded)
     for c in design.control_municipalities:
         if c not in keep:
@@ -125,6 +125,13 @@ def same_region_controls(design: ComparisonDesign) -> ComparisonDesign:
     cluster = {k: v for k, v in design.cluster.items() if k in keep or k in design.treated_municipalities}
     return ComparisonDesign(design.model, design.division_year, design.treated_units,
                             design.treated_municipalities, keep, excluded, cluster, "same_region")
+
+
+def same_region_pool(treated, candidates, region_of) -> list[str]:
+    """The ``same_region`` rule: the candidates in the maakunta of any treated municipality
+    (``region_of``: municipality -> maakunta code, a mapping or Series), in candidate order."""
+    regions = {region_of[t] for t in treated}
+    return [c for c in candidates if region_of[c] in regions]
 
 
 def matched_controls(design: ComparisonDesign, panel: pd.DataFrame, outcome: str,
@@ -320,17 +327,35 @@ def _breaks_in_window(panel, outcome, first, last) -> dict[str, list[dict]]:
 
 
 def _nearest_controls(panel, outcome, treated, controls, pre_years, k) -> set[str]:
-    pre = panel[panel["year"].isin(pre_years) & panel["kunta"].isin(set(treated) | set(controls))]
+    feats = matching_features(panel, outcome, set(treated) | set(controls), pre_years)
+    return nearest_controls(feats, treated, controls, k)
+
+
+def matching_features(panel: pd.DataFrame, outcome: str, municipalities, pre_years) -> pd.DataFrame:
+    """The ``matched`` pool's features of ``municipalities``: pre-period mean of ``outcome``
+    (``level``) and log mean population (``size``), standardised over those municipalities."""
+    pre = panel[panel["year"].isin(list(pre_years)) & panel["kunta"].isin(set(municipalities))]
     feats = pre.groupby("kunta").agg(level=(outcome, "mean"), size=("population", "mean")).dropna()
     feats["size"] = np.log(feats["size"])
-    z = (feats - feats.mean()) / feats.std(ddof=0)
-    pool = [c for c in controls if c in z.index]
+    return (feats - feats.mean()) / feats.std(ddof=0)
+
+
+def nearest_controls(features: pd.DataFrame, treated, controls, k: int) -> set[str]:
+    """The ``matched`` rule: the union over treated municipalities of their ``k`` nearest
+    controls in squared Euclidean distance on ``features`` (:func:`matching_features`); ties
+    broken by municipality code."""
+    pool = [c for c in controls if c in features.index]
+    if not pool:
+        return set()
+    Z = features.loc[pool].to_numpy(dtype=float)
+    codes = np.asarray(pool, dtype=object)
+    code_rank = np.argsort(np.argsort(codes.astype(str), kind="stable"), kind="stable")
     chosen: set[str] = set()
     for t in treated:
-        if t not in z.index:
+        if t not in features.index:
             continue
-        d = ((z.loc[pool] - z.loc[t]) ** 2).sum(axis=1).rename("d").reset_index().sort_values(["d", "kunta"])
-        chosen.update(d["kunta"].head(k))
+        d = ((Z - features.loc[t].to_numpy(dtype=float)) ** 2).sum(axis=1)
+        chosen.update(codes[np.lexsort((code_rank, d))[:k]])
     return chosen
 
 

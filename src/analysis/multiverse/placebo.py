@@ -110,6 +110,45 @@ class SpecPanel:
         return labels
 
 
+#: control pools whose comparison units depend on who is treated: rebuilt around the placebo units
+RESTRICTED_POOLS = ("same_region", "matched")
+
+
+def restricted_comparisons(control_pool: str, panel: SpecPanel, donor: pd.DataFrame, outcome: str,
+                           assign: np.ndarray, n_matched: int = 5) -> np.ndarray:
+    """Per draw, the units of the placebo frame of a ``same_region`` or ``matched``
+    specification: the placebo units and the pool the design would have built had they been
+    treated, by the design's own rules (:func:`analysis.design.same_region_pool`: controls in
+    the placebo municipalities' maakunta; :func:`analysis.design.nearest_controls`: the
+    ``n_matched`` nearest controls of every placebo municipality on pre-period ``outcome`` and
+    size). Candidates are the controls of the default pool in the specification's window
+    (``donor``, with the same break handling), which ``panel`` must span."""
+    from .. import design
+
+    if control_pool not in RESTRICTED_POOLS:
+        raise InputError(f"control pool {control_pool!r} does not depend on the treated units; "
+                         f"rebuilt pools: {', '.join(RESTRICTED_POOLS)}")
+    units = np.asarray(panel.units, dtype=object)
+    candidates = set(donor.loc[donor["treated_group"] == 0, "kunta"])
+    if not set(units) <= candidates:
+        raise InputError("the placebo frame's units must be controls of the default pool")
+    labels = panel.membership(assign) > 0
+    included = np.zeros_like(labels)
+    if control_pool == "same_region":
+        region_of = donor.drop_duplicates("kunta").set_index("kunta")["region"]
+        for d in range(len(labels)):
+            placebo = units[labels[d]]
+            included[d] = np.isin(units, design.same_region_pool(placebo, units, region_of))
+    else:
+        pre = [y for y in panel.years if y < study.ADOPTION_YEAR]
+        features = design.matching_features(donor, outcome, units, pre)
+        for d in range(len(labels)):
+            placebo = units[labels[d]]
+            rest = units[~labels[d]]
+            included[d] = np.isin(units, list(design.nearest_controls(features, placebo, rest, n_matched)))
+    return included | labels
+
+
 #: the joint test's estimators and their batched placebo form (analysis.estimators.batched)
 BATCHED = {"twfe": "twfe_placebo", "event-study": "event_study_placebo",
            "sdid": "synthetic_did_placebo", "sc": "synthetic_control_placebo"}

@@ -11,6 +11,7 @@ test's seed is the grid's), so the files do not depend on where the tasks ran.
 """
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import os
@@ -26,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from .. import registry
+from ..design import design_for
 from ..errors import InputError, choices_message
 from . import frames as frames_mod
 from .estimate import EstimateCall, outcome_column, weight_column
@@ -34,6 +36,8 @@ from .joint import clean, curve_summary, joint_test
 from .placebo import describe_construction, draw_assignments
 
 SCHEMA = 1
+#: matched controls per treated municipality: the design's default (frames use it)
+N_MATCHED = inspect.signature(design_for).parameters["n_matched"].default
 #: placebo draws per task
 BLOCK = 500
 
@@ -64,12 +68,21 @@ def _donor_key(spec: Specification) -> tuple:
 
 def placebo_task(estimator: str, outcome: str, covariates: tuple, weights: str | None,
                  frame: pd.DataFrame, donor: pd.DataFrame, pool: list[str], assign: np.ndarray,
-                 start: int, stop: int) -> np.ndarray:
-    """The specification's estimates on placebo draws ``start:stop``."""
-    from .placebo import SpecPanel, placebo_estimates
+                 start: int, stop: int, control_pool: str = "default",
+                 level_outcome: str | None = None) -> np.ndarray:
+    """The specification's estimates on placebo draws ``start:stop``. A ``same_region`` or
+    ``matched`` specification's comparison units are rebuilt around each draw's placebo units
+    from the default pool of its window (``donor``)."""
+    from .placebo import RESTRICTED_POOLS, SpecPanel, placebo_estimates, restricted_comparisons
 
+    block = assign[start:stop]
+    if control_pool in RESTRICTED_POOLS:
+        panel = SpecPanel(donor, donor, pool, outcome, covariates, weights)
+        included = restricted_comparisons(control_pool, panel, donor, level_outcome or outcome, block,
+                                          n_matched=N_MATCHED)
+        return placebo_estimates(estimator, panel, block, included)
     panel = SpecPanel(frame, donor, pool, outcome, covariates, weights)
-    return placebo_estimates(estimator, panel, assign[start:stop])
+    return placebo_estimates(estimator, panel, block)
 
 
 # ------------------------------------------------------------------------------------------
@@ -318,7 +331,7 @@ def _run_outcome(plan, outcome, candidates: list[Candidate], panel, executor, se
         for start in range(0, n_draws, BLOCK):
             fut = executor.submit(placebo_task, spec.estimator, outcome_column(spec), spec.covariates,
                                   weight_column(spec), scattered[spec.frame_key], donor_sc[dkey], pool_sc, assign_sc,
-                                  start, min(start + BLOCK, n_draws))
+                                  start, min(start + BLOCK, n_draws), spec.control_pool, spec.outcome)
             draw_futures.append((spec, fut))
     progress = Progress(len(est_futures) + len(draw_futures), f"multiverse {plan.model} / {outcome} "
                         f"({len(runnable)} specifications, {n_draws} placebo draws)", log)
