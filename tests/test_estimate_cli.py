@@ -58,10 +58,13 @@ def test_json_contract(files, capsys, method, inference):
 def test_event_study_json_and_parquet(files, capsys):
     d = run_json(capsys, [str(files / "panel.parquet"), *BASE, "--method", "event-study",
                           "--cluster", "cluster", "--covariates", "x"])
-    assert d["estimate"] is None
     rows = d["details"]["event_study"]
     assert {"event_time", "estimate", "se", "ci_low", "ci_high"} <= set(rows[0])
     assert [r["event_time"] for r in rows] == list(range(-5, 4))
+    # the headline is the event-study average: the mean of the post-period coefficients
+    post = [r["estimate"] for r in rows if r["event_time"] >= 0]
+    assert d["estimate"] == pytest.approx(sum(post) / len(post), rel=1e-12)
+    assert d["ci_low"] < d["estimate"] < d["ci_high"] and d["se"] > 0
     assert set(d["details"]["pretrend"]) >= {"statistic", "df", "p_value"}
 
 

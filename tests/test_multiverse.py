@@ -12,7 +12,6 @@ from analysis.errors import InputError
 from analysis.estimators.did import twfe_did
 from analysis.estimators.event_study import event_study
 from analysis.multiverse import grid as grid_mod
-from analysis.multiverse.estimate import event_study_average
 from analysis.multiverse.joint import joint_test, rank_pvalues
 from analysis.multiverse.placebo import SpecPanel, draw_assignments, placebo_estimates
 
@@ -57,7 +56,7 @@ def test_placebo_estimates_equal_the_estimators(estimator, covariates, restricte
         if estimator == "twfe":
             want = twfe_did(pf, **kw).params["att"]
         else:
-            want = event_study_average(event_study(pf, **kw))[0]
+            want = event_study(pf, **kw).params["att"]
         assert got[d] == pytest.approx(want, rel=1e-9, abs=1e-9)
 
 
@@ -171,8 +170,13 @@ def test_every_specification_has_a_row_and_skips_carry_reasons(small_run):
     assert len(rows) == 2 * 2 * 2 * 2  # pools x estimators x transforms x weightings
     skipped = rows[rows["status"] == "skipped"]
     assert skipped["reason"].notna().all() and (rows["status"] == "estimated").sum() >= 4
-    assert skipped["reason"].str.contains("population weighting").sum() == 8
+    # twfe and the event study take population weights: weighted rows are estimated
+    assert not skipped["reason"].str.contains("population weighting").any()
     est = rows[rows["status"] == "estimated"]
+    weighted = est["weighting"] == "population"
+    assert weighted.sum() == 8
+    assert est.loc[weighted, "command"].str.contains("--weights population", regex=False).all()
+    assert not est.loc[~weighted, "command"].str.contains("--weights", regex=False).any()
     assert est["command"].str.startswith("kuntakokeilu estimate frames/").all()
     assert est["in_joint_test"].all() and est["placebo_p_value"].between(0, 1).all()
     for frame in est["frame"].unique():
@@ -184,11 +188,14 @@ def test_every_specification_has_a_row_and_skips_carry_reasons(small_run):
     assert joint["draws"] == 39 and 0 < joint["statistics"]["median_estimate"]["p_value"] <= 1
 
 
-def test_the_command_of_a_row_reproduces_it(small_run, capsys, monkeypatch):
+@pytest.mark.parametrize("weighting", ["none", "population"])
+@pytest.mark.parametrize("estimator", ["twfe", "event-study"])
+def test_the_command_of_a_row_reproduces_it(small_run, capsys, monkeypatch, estimator, weighting):
     from analysis.cli import main
 
     rows = pd.read_parquet(small_run / "specifications.parquet")
-    row = rows[(rows["status"] == "estimated") & (rows["estimator"] == "twfe")].iloc[0]
+    row = rows[(rows["status"] == "estimated") & (rows["estimator"] == estimator)
+               & (rows["weighting"] == weighting)].iloc[0]
     words = shlex.split(row["command"])
     assert words[:2] == ["kuntakokeilu", "estimate"]
     monkeypatch.chdir(small_run)

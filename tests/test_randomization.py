@@ -19,10 +19,21 @@ def test_enumeration_counts_and_actual_first():
     assert (np.isfinite(rows).sum(axis=1) == 4).all()  # number of treated clusters kept
 
 
-def test_exact_pvalue_matches_brute_force_and_min_p():
-    df = simulate_panel(n_clusters=10, n_treated_clusters=2, effect=0.0, seed=4)
+def _with_weights(df, seed=0):
+    """A population-like observation weight per row (varies across units and years)."""
+    rng = np.random.default_rng(seed)
+    units = df["unit"].unique()
+    base = dict(zip(units, np.exp(rng.normal(9, 1, len(units)))))
+    return df.assign(w=df["unit"].map(base) * (1 + 0.02 * (df["year"] - 2010))
+                     * np.exp(rng.normal(0, 0.05, len(df))))
+
+
+@pytest.mark.parametrize("weights", [None, "w"])
+def test_exact_pvalue_matches_brute_force_and_min_p(weights):
+    df = _with_weights(simulate_panel(n_clusters=10, n_treated_clusters=2, effect=0.0, seed=4))
+    kw_w = {"weights": weights}
     r = twfe_did(df, unit="unit", time="year", outcome="y", treated="treated",
-                 cluster="cluster", inference="ri", reps=9999)
+                 cluster="cluster", inference="ri", reps=9999, **kw_w)
     ri = r.details["randomization"]
     assert ri["enumerated"] and ri["n_assignments"] == math.comb(10, 2)
     assert r.details["min_p_value"] == pytest.approx(1 / 45)
@@ -33,15 +44,16 @@ def test_exact_pvalue_matches_brute_force_and_min_p():
     for pair in itertools.combinations(range(10), 2):
         d = (df.cluster.isin(pair) & post).astype(int)
         fit = twfe_did(df.assign(treated=d), unit="unit", time="year", outcome="y",
-                       treated="treated", cluster="cluster")
+                       treated="treated", cluster="cluster", **kw_w)
         coefs.append(fit.params["att"])
         tstats.append(fit.tstats["att"])
-    obs = twfe_did(df, unit="unit", time="year", outcome="y", treated="treated", cluster="cluster")
+    obs = twfe_did(df, unit="unit", time="year", outcome="y", treated="treated", cluster="cluster",
+                   **kw_w)
     p_t = np.mean(np.abs(tstats) >= abs(obs.tstats["att"]) * (1 - 1e-10))
     assert r.pvalues["att"] == pytest.approx(p_t)  # RI-t (default)
     assert r.details["randomization"]["statistic"] == "t"
     r_coef = twfe_did(df, unit="unit", time="year", outcome="y", treated="treated",
-                      cluster="cluster", inference="ri", ri_statistic="coef")
+                      cluster="cluster", inference="ri", ri_statistic="coef", **kw_w)
     p_b = np.mean(np.abs(coefs) >= abs(obs.params["att"]) * (1 - 1e-10))
     assert r_coef.pvalues["att"] == pytest.approx(p_b)
 
@@ -81,12 +93,15 @@ def _shaped_panel(seed=1, n=24, effect=0.0):
     return df
 
 
-def test_placebo_units_ri_matches_brute_force():
-    """Shaped RI-t = share of refitted TWFE t-statistics with each placebo group one cluster."""
+@pytest.mark.parametrize("weights", [None, "w"])
+def test_placebo_units_ri_matches_brute_force(weights):
+    """Shaped RI-t = share of refitted TWFE t-statistics with each placebo group one cluster
+    (with observation weights: the refits are weighted too)."""
     from analysis.inference.placebo_units import PlaceboUnits, draw_placebo_units
 
-    df = _shaped_panel(effect=0.8)
-    kw = dict(unit="unit", time="year", outcome="out", treated="treated", cluster="cluster")
+    df = _with_weights(_shaped_panel(effect=0.8), seed=3)
+    kw = dict(unit="unit", time="year", outcome="out", treated="treated", cluster="cluster",
+              weights=weights)
     pu = PlaceboUnits("nearest")
     r = twfe_did(df, inference="ri", placebo_units=pu, reps=99999, **kw)
     ri = r.details["randomization"]
@@ -111,8 +126,9 @@ def test_placebo_units_ri_matches_brute_force():
     rc = twfe_did(df, inference="ri", placebo_units=pu, reps=99999, ri_statistic="coef", **kw)
     p_b = (1 + np.sum(np.abs(coefs) >= abs(obs.params["att"]) * (1 - 1e-10))) / (len(coefs) + 1)
     assert rc.pvalues["att"] == pytest.approx(p_b)
-    r2 = did_2x2(df, inference="ri", placebo_units=pu, reps=99999, **kw)
-    assert r2.pvalues["att"] == pytest.approx(p_t)  # balanced block design: same regression
+    if weights is None:
+        r2 = did_2x2(df, inference="ri", placebo_units=pu, reps=99999, **kw)
+        assert r2.pvalues["att"] == pytest.approx(p_t)  # balanced block design: same regression
 
 
 def test_chunked_equals_unchunked(monkeypatch):

@@ -20,7 +20,7 @@ def panel_file(tmp_path_factory):
 SPECS = [
     EstimateSpec("twfe", unit="unit", outcome="y", cluster="cluster", inference="cluster"),
     EstimateSpec("twfe", unit="unit", outcome="y", cluster="cluster", inference="wild", reps=199, seed=3,
-                 options={"weights": "webb"}),
+                 options={"bootstrap_weights": "webb"}),
     EstimateSpec("did", unit="unit", outcome="y", cluster="cluster", inference="ri", reps=99, seed=2,
                  years=(2012, 2018)),
     EstimateSpec("sdid", unit="unit", outcome="y", cluster="cluster", reps=20, seed=1),
@@ -58,7 +58,7 @@ def test_parsed_command_gives_the_same_spec(panel_file):
     ({"method": "twfe", "inference": "placebo"}, "not available for method"),
     ({"method": "twfe", "placebo_units": "nearest"}, "placebo-based inference"),
     ({"method": "twfe", "inference": "ri", "placebo_units": "far"}, "placebo units"),
-    ({"method": "sc", "options": {"weights": "webb"}}, "does not apply"),
+    ({"method": "sc", "options": {"bootstrap_weights": "webb"}}, "does not apply"),
     ({"method": "twfe", "reps": 0}, "reps"),
 ])
 def test_invalid_settings_are_refused(kwargs, message):

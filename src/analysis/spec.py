@@ -53,9 +53,9 @@ METHODS: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
 }
 #: method -> the option keywords it takes (beyond the common signature)
 METHOD_OPTIONS: dict[str, tuple[str, ...]] = {
-    "did": ("weights", "ri_statistic"),
-    "twfe": ("weights", "ri_statistic"),
-    "event-study": ("weights",),
+    "did": ("bootstrap_weights", "ri_statistic"),
+    "twfe": ("bootstrap_weights", "ri_statistic"),
+    "event-study": ("bootstrap_weights",),
     "sc": ("v_method", "special_predictors"),
     "cs": ("cohort", "control", "est", "base_period", "aggregate"),
     "sa": ("cohort",),
@@ -67,7 +67,7 @@ METHOD_OPTIONS: dict[str, tuple[str, ...]] = {
 }
 #: option keyword -> (command-line flag, default); an option at its default is not written
 OPTION_FLAGS: dict[str, tuple[str, Any]] = {
-    "weights": ("--weights", "auto"),
+    "bootstrap_weights": ("--bootstrap-weights", "auto"),
     "ri_statistic": ("--ri-statistic", "t"),
     "v_method": ("--v-method", "nested"),
     "special_predictors": ("--predictor-windows", None),
@@ -78,6 +78,10 @@ OPTION_FLAGS: dict[str, tuple[str, Any]] = {
     "aggregate": ("--aggregate", "simple"),
     "effects": ("--effects", None),
 }
+#: methods that take observation weights (``--weights COLUMN``): weighted least squares
+WEIGHT_METHODS = ("twfe", "event-study")
+#: ``--weights`` value for an unweighted estimate
+NO_WEIGHTS = "none"
 #: methods whose placebo draws take placebo units shaped like the treated clusters
 PLACEBO_UNIT_METHODS = {"did": "ri", "twfe": "ri", "sc": "placebo", "sdid": "placebo"}
 
@@ -140,7 +144,10 @@ class EstimateSpec:
     ``placebo_units``: construction of placebo units for placebo-based inference
     (:data:`analysis.study.PLACEBO_CONSTRUCTIONS`; ``None`` = the estimator's own draws);
     ``coords`` and ``region`` name the columns it uses. ``years`` restricts the frame to a time
-    window before fitting. ``options``: method options (:data:`METHOD_OPTIONS`).
+    window before fitting. ``weights``: the column of observation weights (weighted least
+    squares; methods :data:`WEIGHT_METHODS`; ``None`` or ``"none"`` = unweighted), e.g.
+    ``population`` in an analysis frame: each row's municipal population in that row's year.
+    ``options``: method options (:data:`METHOD_OPTIONS`).
     """
 
     method: str
@@ -158,10 +165,21 @@ class EstimateSpec:
     coords: tuple[str, str] = ("x", "y")
     region: str = "region"
     options: Mapping[str, Any] = field(default_factory=dict)
+    weights: str | None = None
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
             raise InputError(choices_message("method", self.method, METHODS))
+        if self.weights is not None:
+            if not isinstance(self.weights, str) or not self.weights.strip():
+                raise InputError(f"--weights must name a column of observation weights (or "
+                                 f"'{NO_WEIGHTS}'), got {self.weights!r}")
+            if self.weights == NO_WEIGHTS:
+                object.__setattr__(self, "weights", None)
+        if self.weights is not None and self.method not in WEIGHT_METHODS:
+            raise InputError(f"method {self.method!r} takes no observation weights (--weights "
+                             f"{self.weights}); the methods that take weights: "
+                             f"{', '.join(WEIGHT_METHODS)}")
         allowed = METHODS[self.method][3]
         inference = self.inference or METHODS[self.method][2]
         if inference not in allowed:
@@ -250,6 +268,9 @@ class EstimateSpec:
                                       cluster=self.cluster, inference=self.inference, seed=self.seed)
         if self.reps is not None:
             kwargs["reps"] = self.reps
+        if self.weights is not None:
+            self._check_weights_column(data)
+            kwargs["weights"] = self.weights
         for key, value in self.options.items():
             if key == "special_predictors":
                 value = [(self.outcome, list(w), "mean") for w in value]
@@ -260,6 +281,19 @@ class EstimateSpec:
                 raise InputError(f"method {self.method!r} does not take placebo units in this version")
             kwargs["placebo_units"] = pu
         return func(self.select(data), **kwargs)
+
+    def _check_weights_column(self, data) -> None:
+        if self.weights in getattr(data, "columns", ()):
+            return
+        import pandas as pd
+
+        numeric = [str(c) for c in data.columns if pd.api.types.is_numeric_dtype(data[c])
+                   and not pd.api.types.is_bool_dtype(data[c])]
+        hint = ""
+        if self.weights in ("auto", "rademacher", "webb"):
+            hint = " (wild bootstrap weights are --bootstrap-weights)"
+        raise InputError(choices_message("observation weights column", self.weights,
+                                         [NO_WEIGHTS, *numeric]) + hint)
 
     # ---- the command line ----------------------------------------------------------------
     def arguments(self) -> list[str]:
@@ -273,6 +307,8 @@ class EstimateSpec:
             args += ["--covariates", ",".join(self.covariates)]
         if self.years is not None:
             args += ["--years", f"{self.years[0]}-{self.years[1]}"]
+        if self.weights is not None:
+            args += ["--weights", self.weights]
         args += ["--method", self.method, "--inference", self.inference]
         if self.reps is not None:
             args += ["--reps", str(self.reps)]
@@ -319,6 +355,7 @@ class EstimateSpec:
             inference=args.inference, reps=args.reps, seed=args.seed,
             years=parse_years(args.years) if args.years else None,
             placebo_units=args.placebo_units, coords=coords, region=args.region, options=options,
+            weights=getattr(args, "weights", None),
         )
 
 
@@ -356,6 +393,8 @@ def estimate_record(method: str, result, inference: str | None = None) -> dict:
         details["pretrend"] = result.details.get("pretrend")
     if "weights" in result.details:
         details["weights"] = result.details["weights"]
+    if result.design.extra and result.design.extra.get("weights"):
+        details["observation_weights"] = result.design.extra["weights"]
     for key in ("min_p_value", "randomization", "wild_bootstrap", "cluster_se"):
         if key in result.details:
             details[key] = result.details[key]

@@ -42,8 +42,13 @@ def register(subparsers) -> None:
     p.add_argument("--inference", default=None,
                    help=f"one of {', '.join(INFERENCE_METHODS)} (default: cluster for DiD, "
                         "placebo for sc/sdid)")
-    p.add_argument("--weights", default="auto", choices=("auto", "rademacher", "webb"),
-                   help="wild bootstrap weights (auto: Webb below 12 clusters)")
+    p.add_argument("--weights", default=None,
+                   help="column of observation weights for weighted least squares (twfe, "
+                        "event-study), e.g. population (each row's population in its year); "
+                        "'none' (default) = unweighted")
+    p.add_argument("--bootstrap-weights", dest="bootstrap_weights", default="auto",
+                   choices=("auto", "rademacher", "webb"),
+                   help="wild bootstrap weight distribution (auto: Webb below 12 clusters)")
     p.add_argument("--ri-statistic", dest="ri_statistic", default="t", choices=("t", "coef"),
                    help="randomization inference statistic: cluster-robust t (default) or the "
                         "coefficient")

@@ -18,6 +18,15 @@ Inference (``inference=``):
   (:mod:`analysis.inference.randomization`).
 - ``"iid"`` (``did_2x2`` only): classical OLS standard errors, as in Card & Krueger's Table 4.
 
+Observation weights (``weights=``, the name of a column of positive weights, e.g. a
+municipality's population in each row's year): ``twfe_did`` (and ``event_study``) then fit by
+weighted least squares, ``min Σ w_it (y_it - a_i - l_t - b·D_it - X_it'g)²``, through the weighted
+within transformation (:mod:`analysis.estimators.within`); the rows of the partialled design are
+scaled by ``sqrt(w)``, so the CR1 covariance has the weighted scores ``Σ_g Σ_i w_i x̃_i û_i``, and
+the wild bootstrap and randomization inference run on the same weighted design. Reference:
+linearmodels ``PanelOLS(weights=...)``. ``did_2x2`` takes no observation weights. The wild
+bootstrap's own weight distribution is ``bootstrap_weights``.
+
 The treatment column is the 0/1 status of each unit-period row; a unit's adoption time is its
 first period with 1 (:func:`analysis.estimators.panel_data.adoption_times`).
 """
@@ -63,7 +72,14 @@ class PanelDesign:
     balanced: bool
     units_nested_in_clusters: bool
     warnings: list[str] = field(default_factory=list)
+    weights: str | None = None
+    weight_values: np.ndarray | None = None  # per row of ``frame``; None = unweighted
     _within: WithinTransform | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def sqrt_weights(self) -> np.ndarray | None:
+        """``sqrt(w)`` per row (``None`` when unweighted)."""
+        return None if self.weight_values is None else np.sqrt(self.weight_values)
 
     @property
     def n_obs(self) -> int:
@@ -110,10 +126,27 @@ class PanelDesign:
 
     def absorb(self, M: np.ndarray) -> np.ndarray:
         """Partial out unit and period effects exactly (the within transformation, balanced or
-        unbalanced: :class:`analysis.estimators.within.WithinTransform`)."""
+        unbalanced: :class:`analysis.estimators.within.WithinTransform`). With observation
+        weights: the weighted within transformation with rows scaled by ``sqrt(w)``, so that
+        ordinary least squares on absorbed columns is the weighted least squares fit."""
         if self._within is None:
-            self._within = WithinTransform(self.unit_codes, self.time_codes)
-        return self._within.transform(M)
+            self._within = WithinTransform(self.unit_codes, self.time_codes,
+                                           weights=self.weight_values)
+        out = self._within.transform(M)
+        if self.weight_values is None:
+            return out
+        sw = self.sqrt_weights
+        return out * (sw if out.ndim == 1 else sw[:, None])
+
+    def weights_record(self) -> dict | None:
+        """What the observation weights were (for the result's design record)."""
+        if self.weight_values is None:
+            return None
+        w = self.weight_values
+        return {"column": self.weights, "min": float(w.min()), "max": float(w.max()),
+                "sum": float(w.sum()),
+                "description": f"weighted least squares with the row's {self.weights!r} "
+                               "value as its weight"}
 
     def k_absorbed(self) -> int:
         """Absorbed effects counted in K as fixest does (``fixef.K = "nested"``): unit effects
@@ -132,12 +165,14 @@ def prepare_panel(
     treated: str,
     covariates: Sequence[str] = (),
     cluster: str | None = None,
+    weights: str | None = None,
 ) -> PanelDesign:
-    """Validate the panel and build the arrays the estimators share."""
+    """Validate the panel and build the arrays the estimators share. ``weights``: column of
+    positive observation weights (``None``: unweighted)."""
     covariates = list(covariates or ())
     frame = validate_panel(
         data, unit=unit, time=time, outcome=outcome, treated=treated,
-        covariates=covariates, cluster=cluster,
+        covariates=covariates, cluster=cluster, weights=weights,
     )
     cluster_col = cluster or unit
     adoption = adoption_times(frame, unit=unit, time=time, treated=treated)
@@ -164,6 +199,8 @@ def prepare_panel(
         cluster_codes=np.asarray(cluster_codes), units=pd.Index(units),
         times=np.asarray(times, dtype=float), clusters=pd.Index(clusters), adoption=adoption,
         balanced=balanced, units_nested_in_clusters=nested, warnings=warnings,
+        weights=weights,
+        weight_values=None if weights is None else frame[weights].to_numpy(dtype=float),
     )
 
 
@@ -198,6 +235,17 @@ def refuse_wild_with_one_treated_cluster(design: PanelDesign) -> None:
         )
 
 
+#: estimators (``kuntakokeilu estimate --method`` names) that take observation weights
+WEIGHTED_ESTIMATORS = ("twfe", "event-study")
+
+
+def refuse_weights(estimator: str, weights) -> None:
+    """Observation weights given to an estimator that does not take them: a clear error."""
+    if weights is not None:
+        raise InputError(f"{estimator} takes no observation weights (weights={weights!r}); the "
+                         f"estimators that take weights: {', '.join(WEIGHTED_ESTIMATORS)}")
+
+
 ENGINES = ("within", "linearmodels")
 ABSORBED_TOLERANCE = 1e-10
 
@@ -211,10 +259,11 @@ def kept_columns(design: PanelDesign, X_raw: np.ndarray) -> list[int]:
     """Columns of ``X_raw`` not absorbed by the fixed effects nor collinear with earlier kept
     columns (in order, as ``PanelOLS(drop_absorbed=True)`` and fixest drop them)."""
     Xt = design.absorb(X_raw)
+    sw = design.sqrt_weights
     kept: list[int] = []
     basis = np.empty((len(Xt), 0))
     for j in range(Xt.shape[1]):
-        raw_norm = np.linalg.norm(X_raw[:, j])
+        raw_norm = np.linalg.norm(X_raw[:, j] if sw is None else X_raw[:, j] * sw)
         col = Xt[:, j] - basis @ (basis.T @ Xt[:, j]) if basis.shape[1] else Xt[:, j]
         norm = np.linalg.norm(col)
         if raw_norm > 0 and norm > ABSORBED_TOLERANCE * raw_norm * np.sqrt(len(Xt)):
@@ -233,8 +282,11 @@ def _panel_ols(design: PanelDesign, regressors: pd.DataFrame) -> tuple[pd.Series
     y = pd.Series(f[design.outcome].to_numpy(dtype=float), index=index, name=design.outcome)
     X = regressors.set_axis(index)
     clusters = pd.DataFrame({"cluster": design.cluster_codes}, index=index)
+    w = None
+    if design.weight_values is not None:
+        w = pd.Series(design.weight_values, index=index, name=design.weights)
     model = PanelOLS(y, X, entity_effects=True, time_effects=True, drop_absorbed=True,
-                     check_rank=False)
+                     check_rank=False, weights=w)
     fit = model.fit(cov_type="clustered", clusters=clusters, group_debias=True, debiased=False)
     kept = list(fit.params.index)
     return fit.params, fit.cov.loc[kept, kept].to_numpy(), kept
@@ -242,7 +294,9 @@ def _panel_ols(design: PanelDesign, regressors: pd.DataFrame) -> tuple[pd.Series
 
 @dataclass
 class FWLFit:
-    """OLS on the partialled design: arrays the bootstrap and randomization inference reuse."""
+    """OLS on the partialled design: arrays the bootstrap and randomization inference reuse
+    (with observation weights: the ``sqrt(w)``-scaled weighted partialled design, on which OLS
+    is weighted least squares)."""
 
     X: np.ndarray
     y: np.ndarray
@@ -264,6 +318,8 @@ def fwl_fit(design: PanelDesign, X_raw: np.ndarray, k_absorbed: int) -> FWLFit:
 
 
 def _design_record(design: PanelDesign, estimator: str, inference: str, extra: dict) -> Design:
+    if design.weight_values is not None:
+        extra = {**extra, "weights": design.weights_record()}
     return Design(
         estimator=estimator, inference=inference, n_units=design.n_units,
         n_treated_units=len(design.treated_unit_labels), n_periods=design.n_periods,
@@ -285,7 +341,8 @@ def twfe_did(
     inference: str = "cluster",
     reps: int = 9999,
     seed: int = 0,
-    weights: str = "auto",
+    weights: str | None = None,
+    bootstrap_weights: str = "auto",
     level: float = 0.95,
     ri_statistic: str = "t",
     engine: str = "within",
@@ -295,16 +352,18 @@ def twfe_did(
 
     ``engine="within"`` fits by the exact within transformation (two-way demeaning);
     ``"linearmodels"`` takes the coefficients from linearmodels ``PanelOLS`` (the reference
-    path; same numbers to machine precision, slower). ``weights`` chooses the wild-bootstrap
-    weights (``auto``: Webb below 12 clusters, else Rademacher). ``ri_statistic``: ``"t"`` (RI-t, default) or ``"coef"`` for randomization
-    inference. ``placebo_units`` (:class:`~analysis.inference.placebo_units.PlaceboUnits`):
+    path; same numbers to machine precision, slower). ``weights``: column of positive
+    observation weights (weighted least squares; every inference method uses the same weights;
+    ``None`` = unweighted). ``bootstrap_weights`` chooses the wild-bootstrap weight distribution
+    (``auto``: Webb below 12 clusters, else Rademacher). ``ri_statistic``: ``"t"`` (RI-t,
+    default) or ``"coef"`` for randomization inference. ``placebo_units`` (:class:`~analysis.inference.placebo_units.PlaceboUnits`):
     randomization inference re-assigns treatment to groups of control units shaped like the
     treated clusters instead of permuting whole clusters. See the module docstring.
     """
     check_inference(inference)
     check_engine(engine)
     design = prepare_panel(data, unit=unit, time=time, outcome=outcome, treated=treated,
-                           covariates=covariates, cluster=cluster)
+                           covariates=covariates, cluster=cluster, weights=weights)
     if inference == "wild":
         refuse_wild_with_one_treated_cluster(design)
     f = design.frame
@@ -340,12 +399,14 @@ def twfe_did(
              "covariates": [c for c in kept if c != "att"]}
     fit_frame = regressors[kept].to_numpy()
     return _finish(design, "twfe", inference, params, se, ss, fit_frame, k_abs, warnings,
-                   extra, reps=reps, seed=seed, weights=weights, level=level,
-                   ri_statistic=ri_statistic, placebo_units=placebo_units, data=data)
+                   extra, reps=reps, seed=seed, bootstrap_weights=bootstrap_weights,
+                   level=level, ri_statistic=ri_statistic, placebo_units=placebo_units,
+                   data=data)
 
 
 def _finish(design, estimator, inference, params, se, ss, X_raw, k_abs, warnings, extra, *,
-            reps, seed, weights, level, ri_statistic="t", placebo_units=None, data=None):
+            reps, seed, bootstrap_weights, level, ri_statistic="t", placebo_units=None,
+            data=None):
     """Attach the chosen inference for ``att`` and build the result."""
     one = design.n_treated_clusters < 2
     if one:
@@ -362,7 +423,7 @@ def _finish(design, estimator, inference, params, se, ss, X_raw, k_abs, warnings
 
         fit = fwl_fit(design, X_raw, k_abs)
         res = wild_cluster_bootstrap(fit.X, fit.y, design.cluster_codes, coefs=[0], reps=reps,
-                                     weights=weights, seed=seed, level=level,
+                                     weights=bootstrap_weights, seed=seed, level=level,
                                      n_treated_clusters=design.n_treated_clusters)[0]
         details["wild_bootstrap"] = res.to_dict()
         details["cluster_se"] = float(se["att"])
@@ -476,6 +537,7 @@ def _randomization(design: PanelDesign, X_raw: np.ndarray, *, reps, seed, level,
         time=design.frame[design.time].to_numpy(dtype=float),
         cluster_codes=design.cluster_codes, cluster_adoption=design.cluster_adoption,
         reps=reps, seed=seed, level=level, statistic=statistic, shaped=shaped,
+        sqrt_weights=design.sqrt_weights,
     )
 
 
@@ -491,7 +553,8 @@ def did_2x2(
     inference: str = "cluster",
     reps: int = 9999,
     seed: int = 0,
-    weights: str = "auto",
+    weights: str | None = None,
+    bootstrap_weights: str = "auto",
     level: float = 0.95,
     ri_statistic: str = "t",
     placebo_units: PlaceboUnits | None = None,
@@ -503,8 +566,10 @@ def did_2x2(
     Every unit needs at least one pre and one post period. Inference: ``cluster`` (CR1 over
     ``cluster``, default the unit, which is HC1: ``G/(G-1)·(N-1)/(N-K)`` with ``N = G``),
     ``iid`` (classical OLS SE), ``wild``, ``ri`` (with ``placebo_units``: over groups of
-    control units shaped like the treated clusters).
+    control units shaped like the treated clusters). ``weights`` (observation weights) is
+    refused: see :data:`WEIGHTED_ESTIMATORS`.
     """
+    refuse_weights("did_2x2", weights)
     check_inference(inference, (*INFERENCE_METHODS, "iid"))
     design = prepare_panel(data, unit=unit, time=time, outcome=outcome, treated=treated,
                            covariates=covariates, cluster=cluster)
@@ -561,8 +626,8 @@ def did_2x2(
     order = [1, 0, *range(2, k)]
     cross = _CrossSection(design, X[:, order], y, np.asarray(codes), t0, treat)
     return cross.finish(params, se, ss, warnings, extra, inference, reps=reps, seed=seed,
-                        weights=weights, level=level, ri_statistic=ri_statistic,
-                        placebo_units=placebo_units, data=data)
+                        bootstrap_weights=bootstrap_weights, level=level,
+                        ri_statistic=ri_statistic, placebo_units=placebo_units, data=data)
 
 
 @dataclass
@@ -576,8 +641,8 @@ class _CrossSection:
     t0: float
     treat: np.ndarray
 
-    def finish(self, params, se, ss, warnings, extra, inference, *, reps, seed, weights, level,
-               ri_statistic="t", placebo_units=None, data=None):
+    def finish(self, params, se, ss, warnings, extra, inference, *, reps, seed, bootstrap_weights,
+               level, ri_statistic="t", placebo_units=None, data=None):
         design = self.design
         details: dict = {}
         pvalues = ci = None
@@ -589,7 +654,7 @@ class _CrossSection:
             from ..inference.wild_bootstrap import wild_cluster_bootstrap
 
             res = wild_cluster_bootstrap(self.X, self.y, self.codes, coefs=[0], reps=reps,
-                                         weights=weights, seed=seed, level=level,
+                                         weights=bootstrap_weights, seed=seed, level=level,
                                          n_treated_clusters=design.n_treated_clusters)[0]
             details["wild_bootstrap"] = res.to_dict()
             details["cluster_se"] = float(se["att"])

@@ -9,6 +9,13 @@ Inference per coefficient as in :mod:`analysis.estimators.did` (``cluster`` or `
 wild bootstrap gives each event-time coefficient its own p-value and inverted interval).
 Fitted by the within transformation (exact two-way demeaning, balanced or unbalanced panels);
 ``engine="linearmodels"`` takes the coefficients from ``PanelOLS`` (the reference path).
+
+The term ``att`` is the event-study average: the mean of the post-period coefficients (event
+times ``e >= 0``), ``a'b`` with ``a = 1/K`` on those ``K`` terms, with SE ``sqrt(a'Va)`` from the
+CR1 covariance and ``t(G-1)``; with ``inference="wild"`` its p-value and interval come from the
+wild cluster restricted bootstrap of that linear combination (the design reparametrised so that
+one coefficient is the average). Observation weights (``weights=``): weighted least squares as in
+:func:`analysis.estimators.did.twfe_did`.
 """
 from __future__ import annotations
 
@@ -24,6 +31,9 @@ from .did import (
     _design_record, _panel_ols, check_engine, check_inference, fwl_fit, inference_warnings,
     prepare_panel, refuse_wild_with_one_treated_cluster,
 )
+
+#: the term of the event-study average (mean of the post-period coefficients)
+AVERAGE_TERM = "att"
 
 
 def term_name(e: int) -> str:
@@ -42,21 +52,25 @@ def event_study(
     inference: str = "cluster",
     reps: int = 9999,
     seed: int = 0,
-    weights: str = "auto",
+    weights: str | None = None,
+    bootstrap_weights: str = "auto",
     level: float = 0.95,
     ref: int = -1,
     window: tuple[int, int] | None = None,
     engine: str = "within",
 ) -> EstimationResult:
-    """Event-study coefficients ``event_time=e`` (reference ``ref`` omitted).
+    """Event-study coefficients ``event_time=e`` (reference ``ref`` omitted) and their post-period
+    average ``att``.
 
     ``engine="within"`` fits by the exact within transformation; ``"linearmodels"`` takes the
-    coefficients from linearmodels ``PanelOLS`` (the reference path, same numbers).
+    coefficients from linearmodels ``PanelOLS`` (the reference path, same numbers). ``weights``:
+    column of positive observation weights (weighted least squares; ``None`` = unweighted);
+    ``bootstrap_weights``: the wild bootstrap's weight distribution.
     """
     check_inference(inference, ("cluster", "wild"))
     check_engine(engine)
     design = prepare_panel(data, unit=unit, time=time, outcome=outcome, treated=treated,
-                           covariates=covariates, cluster=cluster)
+                           covariates=covariates, cluster=cluster, weights=weights)
     if inference == "wild":
         refuse_wild_with_one_treated_cluster(design)
     f = design.frame
@@ -72,6 +86,9 @@ def event_study(
         raise InputError(f"reference event time {ref} is not observed for the treated units; "
                          f"observed event times: {event_times}")
     terms = [e for e in event_times if e != ref]
+    if not any(e >= 0 for e in terms):
+        raise InputError(f"no post-period event times (>= 0) for the treated units; observed "
+                         f"event times: {event_times}")
     if not any(np.isnan(rel)):
         raise InputError("the event study needs never-treated (control) units")
     cols = {term_name(e): (rel == e).astype(float) for e in terms}
@@ -84,13 +101,17 @@ def event_study(
             raise InputError(f"event-time terms or covariates absorbed by the fixed effects: "
                              f"{[n for n in names if n not in kept]}")
         fit.beta = lm_params.to_numpy()
-    params = pd.Series(fit.beta, index=names)
-    se = pd.Series(np.sqrt(np.diag(fit.cov)), index=names)
+    post = [i for i, e in enumerate(terms) if e >= 0]
+    avg = np.zeros(len(names))
+    avg[post] = 1.0 / len(post)
+    params = pd.Series([*fit.beta, float(avg @ fit.beta)], index=[*names, AVERAGE_TERM])
+    se = pd.Series([*np.sqrt(np.diag(fit.cov)), float(np.sqrt(max(avg @ fit.cov @ avg, 0.0)))],
+                   index=[*names, AVERAGE_TERM])
     ss = fit.small_sample
     warnings = inference_warnings(design, inference)
     one = design.n_treated_clusters < 2
     if one:
-        se[:] = np.where([n in cols for n in names], np.nan, se)
+        se[:] = np.where([n in cols or n == AVERAGE_TERM for n in se.index], np.nan, se)
     # joint pre-trend test (leads other than the reference)
     leads = [i for i, e in enumerate(terms) if e < 0]
     pretrend = {"statistic": np.nan, "df": len(leads), "df_denominator": ss.df, "p_value": np.nan,
@@ -113,30 +134,39 @@ def event_study(
     if inference == "wild":
         from ..inference.wild_bootstrap import wild_cluster_bootstrap
 
+        boot = dict(reps=reps, weights=bootstrap_weights, seed=seed, level=level,
+                    n_treated_clusters=design.n_treated_clusters)
         res = wild_cluster_bootstrap(fit.X, fit.y, design.cluster_codes,
-                                     coefs=range(len(terms)), reps=reps, weights=weights,
-                                     seed=seed, level=level,
-                                     n_treated_clusters=design.n_treated_clusters)
-        pvalues = pd.Series(np.nan, index=names)
-        ci = pd.DataFrame({"lower": np.nan, "upper": np.nan}, index=names)
-        for name, r in zip(cols, res):
+                                     coefs=range(len(terms)), **boot)
+        # the average as one coefficient: X b = (X A^-1)(A b), A = identity with the first post
+        # row replaced by the averaging weights; the same weight draws (same seed)
+        A = np.eye(len(names))
+        A[post[0]] = avg
+        average = wild_cluster_bootstrap(fit.X @ np.linalg.inv(A), fit.y, design.cluster_codes,
+                                         coefs=[post[0]], **boot)[0]
+        pvalues = pd.Series(np.nan, index=params.index)
+        ci = pd.DataFrame({"lower": np.nan, "upper": np.nan}, index=params.index)
+        for name, r in [*zip(cols, res), (AVERAGE_TERM, average)]:
             pvalues[name] = r.p_value
             ci.loc[name] = [r.ci_low, r.ci_high]
         details["wild_bootstrap"] = {n: r.to_dict() for n, r in zip(cols, res)}
-        details["cluster_se"] = {n: float(se[n]) for n in cols}
-        se[list(cols)] = np.nan
+        details["wild_bootstrap"][AVERAGE_TERM] = average.to_dict()
+        details["cluster_se"] = {n: float(se[n]) for n in [*cols, AVERAGE_TERM]}
+        se[[*cols, AVERAGE_TERM]] = np.nan
         warnings.append(f"wild cluster restricted bootstrap ({res[0].weights} weights, "
                         f"{res[0].reps} draws); intervals by test inversion, no SEs")
         warnings.extend(res[0].warnings)
     extra = {"small_sample": ss.describe(), "reference_event_time": ref, "window": window,
-             "covariates": list(design.covariates)}
+             "covariates": list(design.covariates),
+             "average": {"term": AVERAGE_TERM, "terms": [term_name(terms[i]) for i in post],
+                         "description": "mean of the post-period event-time coefficients"}}
     result = EstimationResult(
         params, se, _design_record(design, "event_study", inference, extra), pvalues=pvalues,
         ci=ci, ci_level=level, df_resid=ss.df, details=details, warnings=warnings,
         nobs=design.n_obs,
     )
     if one:
-        table_ci = pd.DataFrame({"lower": np.nan, "upper": np.nan}, index=names)
+        table_ci = pd.DataFrame({"lower": np.nan, "upper": np.nan}, index=params.index)
     else:
         table_ci = result.conf_int(level)
     result.details["event_study"] = [

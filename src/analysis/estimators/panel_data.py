@@ -42,6 +42,7 @@ def validate_panel(
     cluster: str | None = None,
     require_pre_period: bool = True,
     require_controls: bool = True,
+    weights: str | None = None,
 ) -> pd.DataFrame:
     """Check a long panel and return a clean copy sorted by unit and time.
 
@@ -49,7 +50,8 @@ def validate_panel(
     treated periods, as in R ``synthdid`` and ``fixest``). Rows with a missing or non-finite
     outcome, time, covariate or treatment are an error, not silently dropped: the caller decides
     the sample. With ``require_controls`` at least one unit must never be treated (the comparison
-    group of every estimator here).
+    group of every estimator here). ``weights`` names a column of observation weights: every
+    row needs a finite, positive weight.
     """
     if not isinstance(data, pd.DataFrame):
         raise InputError(f"data must be a pandas DataFrame, got {type(data).__name__}")
@@ -59,14 +61,17 @@ def validate_panel(
         data = data.copy(deep=False)
         data.attrs = {}
     covariates = list(covariates or ())
-    _require_columns(data, [unit, time, outcome, treated, cluster, *covariates])
+    _require_columns(data, [unit, time, outcome, treated, cluster, weights, *covariates])
     if data.empty:
         raise InputError("the data have no rows")
     _require_numeric(data, outcome, "outcome")
     _require_numeric(data, time, "time")
     for c in covariates:
         _require_numeric(data, c, "covariate")
-    cols = list(dict.fromkeys([unit, time, outcome, *(c for c in (treated, cluster) if c), *covariates]))
+    if weights is not None:
+        _check_weights(data, weights, unit, time)
+    cols = list(dict.fromkeys([unit, time, outcome, *(c for c in (treated, cluster, weights) if c),
+                               *covariates]))
     frame = data[cols].copy()
     dup = frame.duplicated([unit, time], keep=False)
     if dup.any():
@@ -102,6 +107,21 @@ def validate_panel(
         if require_pre_period:
             adoption_times(frame, unit=unit, time=time, treated=treated)
     return frame.sort_values([unit, time], kind="mergesort").reset_index(drop=True)
+
+
+def _check_weights(data: pd.DataFrame, weights: str, unit: str, time: str) -> None:
+    """Observation weights: numeric, present, finite and positive in every row."""
+    _require_numeric(data, weights, "weights")
+    w = data[weights].to_numpy(dtype=float)
+    for bad, what in ((np.isnan(w), "missing"), (~np.isnan(w) & ~np.isfinite(w), "infinite"),
+                      (np.isfinite(w) & (w <= 0), "zero or negative")):
+        if bad.any():
+            rows = data.loc[bad, [unit, time]].head(5)
+            examples = ", ".join(f"({u!r}, {t!r})" for u, t in rows.itertuples(index=False))
+            raise InputError(
+                f"observation weights column {weights!r} has {what} values in {int(bad.sum())} "
+                f"rows, e.g. {unit}-{time} {examples}; every row needs a finite, positive weight "
+                "(drop those rows or estimate without weights)")
 
 
 def adoption_times(data: pd.DataFrame, *, unit: str, time: str, treated: str) -> pd.Series:

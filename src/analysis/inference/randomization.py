@@ -31,6 +31,12 @@ one cluster of the placebo regression (its scores summed; CR1 factor for its num
 clusters). The real treated units stay in the data as controls with untreated outcomes
 ``y - tau·D`` under the sharp null.
 
+Observation weights (weighted least squares, ``sqrt_weights``): ``partial`` and ``resid_y`` are
+then the weighted partialled design with rows scaled by ``sqrt(w)`` (as the estimators'
+``PanelDesign.absorb`` returns it), and the raw placebo treatment columns are scaled by
+``sqrt(w)`` too, so that every inner product above is the weighted one
+(``b_p = D_p'W r_y / D_p'W M_w D_p``) and the cluster scores are the weighted scores.
+
 The smallest attainable p-value is ``1 / (number of assignments)``.
 """
 from __future__ import annotations
@@ -162,6 +168,7 @@ def randomization_inference(
     ci: bool = True,
     statistic: str = "t",
     shaped: ShapedAssignments | None = None,
+    sqrt_weights: np.ndarray | None = None,
 ) -> RandomizationResult:
     """Randomization p-value and interval for the DiD coefficient.
 
@@ -173,7 +180,8 @@ def randomization_inference(
     ``statistic``: ``"t"`` (coefficient over its cluster-robust SE, "RI-t", recommended by
     MacKinnon & Webb 2020 when treated and placebo clusters differ in size) or ``"coef"``.
     Draws are processed in blocks of at most ``chunk`` (fewer for long panels): memory is
-    bounded and the result does not depend on ``chunk``.
+    bounded and the result does not depend on ``chunk``. ``sqrt_weights``: square roots of the
+    observation weights of a weighted fit (see the module docstring); ``None`` = unweighted.
     """
     if statistic not in ("t", "coef"):
         raise InputError(f"unknown randomization statistic {statistic!r}; valid choices: coef, t")
@@ -190,6 +198,8 @@ def randomization_inference(
     def stats_block(Dp, merge_members=None, sizes=None):
         """b, dd and the three quadratic forms of the cluster scores for a block of columns."""
         Dp_perp = partial(Dp)
+        if sqrt_weights is not None:
+            Dp = Dp * sqrt_weights[:, None]
         denom = np.einsum("np,np->p", Dp, Dp_perp)
         with np.errstate(divide="ignore", invalid="ignore"):
             b = (Dp.T @ resid_y) / denom

@@ -2,10 +2,15 @@
 
 :meth:`EstimateCall.for_spec` builds the :class:`analysis.spec.EstimateSpec` of a
 specification; the estimate (``fit``) and the command line (``command``) are both rendered
-from it, so the two cannot drift apart. Every estimate is the public
-estimator's (``twfe_did``, ``event_study``, ``synthetic_did``, ``synthetic_control``); the
-event-study average is the mean of its post-period event-time coefficients, with the variance
-``a'Va`` from the estimator's cluster-robust covariance of those terms.
+from it, so the two cannot drift apart. Every estimate is the public estimator's term ``att``
+(``twfe_did``, ``event_study`` -- its ``att`` is the event-study average, the mean of the
+post-period event-time coefficients --, ``synthetic_did``, ``synthetic_control``).
+
+Population weighting (``weighting: population``) is weighted least squares with the frame's
+``population`` column as the observation weight: each municipality-year row is weighted by the
+municipality's population in that year (``kuntakokeilu estimate --weights population``). Only
+the estimators in :data:`WEIGHTED_ESTIMATORS` take observation weights; the others are skipped
+with that reason.
 """
 from __future__ import annotations
 
@@ -13,11 +18,10 @@ import importlib
 import math
 from typing import Any
 
-import numpy as np
 import pandas as pd
-from scipy import stats
 
 from .. import study
+from ..spec import WEIGHT_METHODS
 from .grid import Specification
 
 #: method -> (module, function, inference used); the ``kuntakokeilu estimate`` dispatch
@@ -27,16 +31,16 @@ FUNCTIONS: dict[str, tuple[str, str, str]] = {
     "sdid": ("analysis.estimators.sdid", "synthetic_did", "placebo"),
     "sc": ("analysis.estimators.synthetic_control", "synthetic_control", "placebo"),
 }
-#: estimators that take observation (population) weights; none does yet
-WEIGHTED_ESTIMATORS: tuple[str, ...] = ()
+#: estimators that take observation (population) weights: weighted least squares
+WEIGHTED_ESTIMATORS: tuple[str, ...] = tuple(e for e in FUNCTIONS if e in WEIGHT_METHODS)
 
 
 def supports(spec: Specification, *, n_treated_clusters: int | None = None,
              options: dict | None = None) -> str | None:
     """Why the estimator cannot run ``spec`` (``None`` if it can)."""
-    if spec.weighting == "population" and spec.estimator not in WEIGHTED_ESTIMATORS:
-        return (f"population weighting: {spec.estimator} takes no observation weights "
-                "(kuntakokeilu estimate has no weights option for them)")
+    if spec.weighting != "none" and spec.estimator not in WEIGHTED_ESTIMATORS:
+        return (f"population weighting: {spec.estimator} takes no observation weights (the "
+                f"estimators that take weights: {', '.join(WEIGHTED_ESTIMATORS)})")
     if spec.estimator == "sdid" and spec.covariates:
         return "sdid takes no covariates"
     if spec.estimator == "sc":
@@ -84,7 +88,8 @@ class EstimateCall:
         reps = {"twfe": settings["ri_reps"], "sdid": settings["sdid_reps"]}.get(spec.estimator)
         return EstimateSpec(method=spec.estimator, outcome=outcome_column(spec),
                             covariates=spec.covariates, inference=inference, reps=reps,
-                            seed=spec.seed, placebo_units=_placebo_units_for(spec.estimator))
+                            seed=spec.seed, placebo_units=_placebo_units_for(spec.estimator),
+                            weights=weight_column(spec))
 
 
 def _num(v) -> float:
@@ -95,43 +100,19 @@ def _num(v) -> float:
     return v if math.isfinite(v) else math.nan
 
 
-def event_study_average(result) -> tuple[float, float, float, float, float]:
-    """Mean of the post-period event-time coefficients (event time >= 0): estimate, SE, CI and
-    p-value from the estimator's CR1 covariance (``t(G-1)``); NaN without one."""
-    rows = [r for r in result.details["event_study"] if r["event_time"] >= 0]
-    names = [f"event_time={r['event_time']}" for r in rows]
-    b = result.params[names].to_numpy(dtype=float)
-    est = float(b.mean())
-    vcov_terms = result.details.get("vcov_terms")
-    if not vcov_terms:
-        return est, math.nan, math.nan, math.nan, math.nan
-    V = np.asarray(result.details["vcov"], dtype=float)
-    idx = [vcov_terms.index(n) for n in names]
-    a = np.full(len(idx), 1.0 / len(idx))
-    se = float(np.sqrt(a @ V[np.ix_(idx, idx)] @ a))
-    df = result.df_resid
-    dist = stats.t(df) if df else stats.norm()
-    q = float(dist.ppf(0.975))
-    p = float(2 * dist.sf(abs(est) / se)) if se > 0 else math.nan
-    return est, se, est - q * se, est + q * se, p
-
-
 def estimate_row(call, frame: pd.DataFrame) -> dict[str, Any]:
     """Run the estimator (``call``: an :class:`analysis.spec.EstimateSpec`) and return the
     specification's row values."""
     result = call.fit(frame)
     d = result.design
-    if call.method == "event-study":
-        est, se, lo, hi, p = event_study_average(result)
-    else:
-        est = _num(result.params["att"])
-        se = _num(result.std_errors["att"])
-        try:
-            ci = result.conf_int().loc["att"]
-            lo, hi = _num(ci.iloc[0]), _num(ci.iloc[1])
-        except ValueError:
-            lo = hi = math.nan
-        p = _num(result.pvalues["att"])
+    est = _num(result.params["att"])
+    se = _num(result.std_errors["att"])
+    try:
+        ci = result.conf_int().loc["att"]
+        lo, hi = _num(ci.iloc[0]), _num(ci.iloc[1])
+    except ValueError:
+        lo = hi = math.nan
+    p = _num(result.pvalues["att"])
     n_treated_clusters = d.n_treated_clusters
     if n_treated_clusters is None:
         n_treated_clusters = int(frame.loc[frame[call.treated] == 1, call.cluster].nunique())
