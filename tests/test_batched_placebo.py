@@ -12,7 +12,6 @@ from analysis.estimators.did import twfe_did
 from analysis.estimators.event_study import event_study
 from analysis.estimators.sdid import synthetic_did
 from analysis.estimators.synthetic_control import synthetic_control
-from analysis.multiverse.estimate import event_study_average
 
 ADOPTION = 2015
 
@@ -66,7 +65,7 @@ def test_regressions_equal_the_single_fit_estimators(estimator, covariates, unba
                   covariates=list(covariates), cluster="cluster")
         f = _frame(data, units, P, S, d)
         want = (twfe_did(f, **kw).params["att"] if estimator == "twfe"
-                else event_study_average(event_study(f, **kw))[0])
+                else event_study(f, **kw).params["att"])
         assert got[d] == pytest.approx(want, rel=1e-9, abs=1e-9)
 
 
