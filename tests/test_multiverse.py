@@ -272,7 +272,7 @@ def test_restricted_pools_are_rebuilt_around_the_placebo_units(panel, control_po
     from analysis import design
     from analysis.multiverse.frames import build_frame
     from analysis.multiverse.placebo import restricted_comparisons
-    from analysis.multiverse.runner import _treated_cluster_sizes, placebo_task
+    from analysis.multiverse.runner import _treated_cluster_sizes, comparisons_task, placebo_task
 
     outcome = "social_health_costs_eur_per_capita"
     key = ("integrated_welfare", outcome, control_pool, 2010, 2016, (), "exclude")
@@ -284,7 +284,9 @@ def test_restricted_pools_are_rebuilt_around_the_placebo_units(panel, control_po
     included = restricted_comparisons(control_pool, sp, donor, outcome, assign)
     real = set(frame.loc[frame["treated_group"] == 0, "kunta"])
     units = list(sp.units)
-    got = placebo_task("twfe", outcome, (), None, frame, donor, pool, assign, 0, 3, control_pool, outcome)
+    comparisons = comparisons_task(control_pool, donor, pool, assign, outcome)
+    assert comparisons[0] == units and (comparisons[1] == included).all()
+    got = placebo_task("twfe", outcome, (), None, frame, donor, pool, assign, 0, 3, comparisons)
     for d in range(3):
         placebo = [pool[j] for j in np.flatnonzero(assign[d])]
         rest = [u for u in units if u not in placebo]

@@ -344,19 +344,16 @@ def nearest_controls(features: pd.DataFrame, treated, controls, k: int) -> set[s
     """The ``matched`` rule: the union over treated municipalities of their ``k`` nearest
     controls in squared Euclidean distance on ``features`` (:func:`matching_features`); ties
     broken by municipality code."""
-    pool = [c for c in controls if c in features.index]
-    if not pool:
+    where = {c: i for i, c in enumerate(features.index.to_numpy(dtype=object))}
+    controls = sorted(c for c in controls if c in where)    # ties go to the smaller code
+    rows = [where[t] for t in treated if t in where]
+    if not controls or not rows:
         return set()
-    Z = features.loc[pool].to_numpy(dtype=float)
-    codes = np.asarray(pool, dtype=object)
-    code_rank = np.argsort(np.argsort(codes.astype(str), kind="stable"), kind="stable")
-    chosen: set[str] = set()
-    for t in treated:
-        if t not in features.index:
-            continue
-        d = ((Z - features.loc[t].to_numpy(dtype=float)) ** 2).sum(axis=1)
-        chosen.update(codes[np.lexsort((code_rank, d))[:k]])
-    return chosen
+    F = features.to_numpy(dtype=float)
+    Z = F[[where[c] for c in controls]]
+    d = ((Z[None, :, :] - F[rows][:, None, :]) ** 2).sum(axis=2)
+    order = np.argsort(d, axis=1, kind="stable")[:, :k]
+    return {controls[j] for j in np.unique(order)}
 
 
 def placebo_geography(panel: pd.DataFrame | None = None, division_year: int = DIVISION_YEAR) -> pd.DataFrame:

@@ -134,18 +134,18 @@ def restricted_comparisons(control_pool: str, panel: SpecPanel, donor: pd.DataFr
         raise InputError("the placebo frame's units must be controls of the default pool")
     labels = panel.membership(assign) > 0
     included = np.zeros_like(labels)
+    position = {u: i for i, u in enumerate(units)}
     if control_pool == "same_region":
-        region_of = donor.drop_duplicates("kunta").set_index("kunta")["region"]
+        region_of = donor.drop_duplicates("kunta").set_index("kunta")["region"].to_dict()
         for d in range(len(labels)):
-            placebo = units[labels[d]]
-            included[d] = np.isin(units, design.same_region_pool(placebo, units, region_of))
+            chosen = design.same_region_pool(units[labels[d]], units, region_of)
+            included[d, [position[u] for u in chosen]] = True
     else:
         pre = [y for y in panel.years if y < study.ADOPTION_YEAR]
         features = design.matching_features(donor, outcome, units, pre)
         for d in range(len(labels)):
-            placebo = units[labels[d]]
-            rest = units[~labels[d]]
-            included[d] = np.isin(units, list(design.nearest_controls(features, placebo, rest, n_matched)))
+            chosen = design.nearest_controls(features, units[labels[d]], units[~labels[d]], n_matched)
+            included[d, [position[u] for u in chosen]] = True
     return included | labels
 
 

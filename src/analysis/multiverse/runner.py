@@ -33,7 +33,7 @@ from . import frames as frames_mod
 from .estimate import EstimateCall, outcome_column, weight_column
 from .grid import CHOICES, Candidate, Grid, Specification, expand, load_grid
 from .joint import clean, curve_summary, joint_test
-from .placebo import describe_construction, draw_assignments
+from .placebo import RESTRICTED_POOLS, describe_construction, draw_assignments
 
 SCHEMA = 1
 #: matched controls per treated municipality: the design's default (frames use it)
@@ -66,23 +66,37 @@ def _donor_key(spec: Specification) -> tuple:
             spec.breaks)
 
 
+def comparisons_task(control_pool: str, donor: pd.DataFrame, pool: list[str], assign: np.ndarray,
+                     outcome: str) -> tuple[list[str], np.ndarray]:
+    """Per placebo draw, the units of a ``same_region`` / ``matched`` placebo frame: the
+    default pool's controls of the window (``donor``) and the bool matrix draws x those units."""
+    from .placebo import SpecPanel, restricted_comparisons
+
+    panel = SpecPanel(donor, donor, pool, outcome)
+    included = restricted_comparisons(control_pool, panel, donor, outcome, assign, n_matched=N_MATCHED)
+    return list(panel.units), included
+
+
 def placebo_task(estimator: str, outcome: str, covariates: tuple, weights: str | None,
                  frame: pd.DataFrame, donor: pd.DataFrame, pool: list[str], assign: np.ndarray,
-                 start: int, stop: int, control_pool: str = "default",
-                 level_outcome: str | None = None) -> np.ndarray:
-    """The specification's estimates on placebo draws ``start:stop``. A ``same_region`` or
-    ``matched`` specification's comparison units are rebuilt around each draw's placebo units
-    from the default pool of its window (``donor``)."""
-    from .placebo import RESTRICTED_POOLS, SpecPanel, placebo_estimates, restricted_comparisons
+                 start: int, stop: int, comparisons: tuple | None = None) -> np.ndarray:
+    """The specification's estimates on placebo draws ``start:stop``. With ``comparisons``
+    (:func:`comparisons_task`: a ``same_region`` or ``matched`` specification) each draw's
+    comparison units are those rebuilt around its placebo units; units without the
+    specification's outcome column (a log of a non-positive value) leave that frame."""
+    from .placebo import SpecPanel, placebo_estimates
 
     block = assign[start:stop]
-    if control_pool in RESTRICTED_POOLS:
-        panel = SpecPanel(donor, donor, pool, outcome, covariates, weights)
-        included = restricted_comparisons(control_pool, panel, donor, level_outcome or outcome, block,
-                                          n_matched=N_MATCHED)
-        return placebo_estimates(estimator, panel, block, included)
-    panel = SpecPanel(frame, donor, pool, outcome, covariates, weights)
-    return placebo_estimates(estimator, panel, block)
+    if comparisons is None:
+        return placebo_estimates(estimator, SpecPanel(frame, donor, pool, outcome, covariates, weights),
+                                 block)
+    need = [outcome, *covariates] + ([weights] if weights else [])
+    complete = donor[need].notna().all(axis=1).groupby(donor["kunta"]).all()
+    usable = donor[donor["kunta"].isin(complete.index[complete])]
+    panel = SpecPanel(usable, usable, pool, outcome, covariates, weights)
+    units, included = comparisons
+    columns = pd.Index(units).get_indexer(panel.units)
+    return placebo_estimates(estimator, panel, block, included[start:stop][:, columns])
 
 
 # ------------------------------------------------------------------------------------------
@@ -324,14 +338,24 @@ def _run_outcome(plan, outcome, candidates: list[Candidate], panel, executor, se
         est_futures.append(executor.submit(estimate_task, call, scattered[spec.frame_key]))
     draw_futures: list[tuple[Specification, Any]] = []
     n_draws = assign.shape[0]
+    comparisons: dict[tuple, Any] = {}  # rebuilt pools, once per distinct candidate set
     for spec in joint_specs:
         dkey = _donor_key(spec)
         if donor_sc.get(dkey) is None:
             continue
+        ckey = None
+        if spec.control_pool in RESTRICTED_POOLS:
+            d = donors[dkey]
+            ckey = (spec.control_pool, spec.start_year,
+                    tuple(sorted(d.loc[d["treated_group"] == 0, "kunta"].unique())))
+            if ckey not in comparisons:
+                comparisons[ckey] = executor.submit(comparisons_task, spec.control_pool, donor_sc[dkey],
+                                                    pool_sc, assign_sc, outcome)
         for start in range(0, n_draws, BLOCK):
             fut = executor.submit(placebo_task, spec.estimator, outcome_column(spec), spec.covariates,
-                                  weight_column(spec), scattered[spec.frame_key], donor_sc[dkey], pool_sc, assign_sc,
-                                  start, min(start + BLOCK, n_draws), spec.control_pool, spec.outcome)
+                                  weight_column(spec), scattered[spec.frame_key], donor_sc[dkey], pool_sc,
+                                  assign_sc, start, min(start + BLOCK, n_draws),
+                                  comparisons[ckey] if ckey else None)
             draw_futures.append((spec, fut))
     progress = Progress(len(est_futures) + len(draw_futures), f"multiverse {plan.model} / {outcome} "
                         f"({len(runnable)} specifications, {n_draws} placebo draws)", log)
