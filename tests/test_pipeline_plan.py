@@ -71,6 +71,11 @@ def test_malformed_plans(tmp_path):
         "runs:\n  a:\n    notebook: missing.ipynb\n": "valid choices: nb.ipynb",
         "runs:\n  a:\n    notebook: nb.ipynb\n    params: {}\n": "unknown key",
         "runs:\n  a: [\n": "not valid YAML",
+        "runs:\n  a:\n    notebook: nb.ipynb\norder: [a]\n": "unknown top-level key",
+        "expected_seconds: {nb.ipynb: 0}\nruns:\n  a:\n    notebook: nb.ipynb\n": "positive number",
+        "expected_seconds: {nb.ipynb: ten}\nruns:\n  a:\n    notebook: nb.ipynb\n": "positive number",
+        "expected_seconds: {nb: 3}\nruns:\n  a:\n    notebook: nb.ipynb\n": "ending in .ipynb",
+        "expected_seconds: [3]\nruns:\n  a:\n    notebook: nb.ipynb\n": "must be a mapping",
     }
     for text, needle in bad.items():
         path = tmp_path / "runs.yaml"
@@ -87,3 +92,42 @@ def test_single_unit_models_get_a_synthetic_control(plan):
         if e.notebook.name != "20_model_evaluation.ipynb" or len(registry.units(e.parameters["model"])) != 1:
             continue
         assert "sc" in e.parameters["estimators"], e.run_id
+
+
+def test_every_notebook_of_the_plan_has_a_duration_estimate(plan):
+    """Runs that never ran are ordered by these estimates (longest first): a notebook without one
+    would count as the longest."""
+    assert all(e.expected_seconds for e in plan.entries), [
+        e.run_id for e in plan.entries if not e.expected_seconds]
+    by_notebook = {e.notebook.name: e.expected_seconds for e in plan.entries}
+    assert by_notebook["40_multiverse.ipynb"] == max(by_notebook.values())
+
+
+def test_longest_runs_start_first(tmp_path):
+    """The last completed attempt's duration, else the plan's estimate, else unknown (first)."""
+    import json
+
+    from analysis.pipeline.runner import expected_seconds
+
+    (tmp_path / "short.ipynb").write_text("{}")
+    (tmp_path / "long.ipynb").write_text("{}")
+    (tmp_path / "unknown.ipynb").write_text("{}")
+    path = tmp_path / "runs.yaml"
+    path.write_text("expected_seconds: {short.ipynb: 2, long.ipynb: 50}\nruns:\n"
+                    + "".join(f"  {r}:\n    notebook: {nb}.ipynb\n" for r, nb in
+                              (("s1", "short"), ("s2", "short"), ("l1", "long"), ("u1", "unknown"))))
+    plan = load_plan(path)
+    assert [e.expected_seconds for e in plan.entries] == [2.0, 2.0, 50.0, None]
+    runs = tmp_path / "build" / "runs"
+    tasks = [{"run_dir": str(runs / e.run_id), "attempt_dir": str(runs / "_attempts" / e.run_id),
+              "expected_seconds": e.expected_seconds, "run_id": e.run_id} for e in plan.entries]
+
+    def record(folder, **fields):
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "run.json").write_text(json.dumps(fields))
+
+    record(runs / "s2", status="ok", seconds=80.0)  # measured: longer than the estimates
+    record(runs / "_attempts" / "s1", status="interrupted", seconds=0.0)  # not a duration
+    order = [t["run_id"] for t in sorted(tasks, key=expected_seconds, reverse=True)]
+    assert order == ["u1", "s2", "l1", "s1"]
+    assert expected_seconds(tasks[0]) == 2.0

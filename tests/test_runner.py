@@ -261,3 +261,81 @@ def test_a_failed_rerun_keeps_the_earlier_outputs(project):
     assert results.read_text() == before
     attempt = json.loads((project["build"] / "runs/_attempts/a_run/run.json").read_text())
     assert attempt["status"] == "failed" and "broken on purpose" in attempt["error"]
+
+
+# ------------------------------------------------------------------------------------------
+# kernels kept from one run to the next (one per worker)
+# ------------------------------------------------------------------------------------------
+SHARED = (
+    "import json, os, pathlib\n"
+    "import matplotlib\n"
+    "import helper_warns\n"
+    "out = pathlib.Path(output_dir); out.mkdir(parents=True, exist_ok=True)\n"
+    "seen = {'pid': os.getpid(), 'leaked': 'leak' in globals(), 'cwd': os.getcwd(),\n"
+    "        'linewidth': matplotlib.rcParams['lines.linewidth'], 'env': os.environ.get('KK_TEST_LEAK')}\n"
+    "leak = run_id\n"
+    "matplotlib.rcParams['lines.linewidth'] = 7.5\n"
+    "os.environ['KK_TEST_LEAK'] = run_id\n"
+    "os.chdir(out)\n"
+    "helper_warns.warn()\n"
+    "(out / 'results.json').write_text(json.dumps(seen))\n"
+    "if x < 0:\n"
+    "    raise RuntimeError('failing on purpose')\n"
+    "if x == 99:\n"
+    "    os.kill(os.getpid(), 9)\n"
+)
+
+
+@pytest.fixture()
+def shared_kernel_project(project):
+    nbdir = project["root"] / "notebooks"
+    make_notebook(nbdir / "tiny.ipynb", "x = 1\noutput_dir = 'out'\nrun_id = 'interactive'\n", SHARED)
+    (nbdir / "helper_warns.py").write_text(
+        "import warnings\n\n\ndef warn():\n    warnings.warn('the helper warns every run')\n")
+    return project
+
+
+def _seen(build: Path, run_id: str, folder: str = "") -> dict:
+    return json.loads((build / "runs" / folder / run_id / "results.json").read_text())
+
+
+def test_runs_in_one_kernel_see_none_of_each_others_state(shared_kernel_project):
+    project = shared_kernel_project
+    plan = load_plan(project["plan"]({"r1": {"x": 1}, "r2": {"x": 2}, "r3": {"x": 3}}))
+    outcomes = run_plan(plan, build_dir=project["build"], panel_path=project["panel"], progress=False)
+    assert [o.status for o in outcomes] == ["ok"] * 3, [o.error for o in outcomes]
+    seen = [_seen(project["build"], r) for r in ("r1", "r2", "r3")]
+    assert len({s["pid"] for s in seen}) == 1  # one kernel served the three runs
+    notebooks = str((project["root"] / "notebooks").resolve())
+    linewidth = seen[0]["linewidth"]
+    for s in seen:
+        assert s == {"pid": seen[0]["pid"], "leaked": False, "cwd": notebooks, "linewidth": linewidth,
+                     "env": None}
+    for run_id in ("r1", "r2", "r3"):
+        nb = nbformat.read(project["build"] / "runs" / run_id / "notebook.ipynb", as_version=4)
+        code = [c for c in nb.cells if c.cell_type == "code"]
+        assert [c.execution_count for c in code] == list(range(1, len(code) + 1))
+        # a warning shown in one run is shown again in the next
+        assert "the helper warns every run" in json.dumps(code[-1].outputs)
+
+
+def test_a_failing_or_dying_run_hands_its_neighbours_a_new_kernel(shared_kernel_project):
+    project = shared_kernel_project
+    runs = {"a_ok": {"x": 1}, "b_fails": {"x": -1}, "c_ok": {"x": 2}, "d_dies": {"x": 99}, "e_ok": {"x": 3}}
+    outcomes = run_plan(load_plan(project["plan"](runs)), build_dir=project["build"],
+                        panel_path=project["panel"], progress=False)
+    status = {o.run_id: o for o in outcomes}
+    assert {r: o.status for r, o in status.items()} == {
+        "a_ok": "ok", "b_fails": "failed", "c_ok": "ok", "d_dies": "failed", "e_ok": "ok"}
+    assert "failing on purpose" in status["b_fails"].error
+    assert "died" in status["d_dies"].error.lower()
+    build = project["build"]
+    pid = {r: _seen(build, r) ["pid"] for r in ("a_ok", "c_ok", "e_ok")}
+    pid["b_fails"] = _seen(build, "b_fails", "_attempts")["pid"]
+    pid["d_dies"] = _seen(build, "d_dies", "_attempts")["pid"]
+    assert pid["b_fails"] == pid["a_ok"]  # the failing run reused the kernel of the run before ...
+    assert pid["c_ok"] != pid["b_fails"]  # ... and the run after it got a new one
+    assert pid["e_ok"] not in (pid["d_dies"], pid["c_ok"])
+    assert not _alive(pid["a_ok"]) and not _alive(pid["e_ok"])  # no kernel outlives the runner
+    executed = (build / "runs/_attempts/b_fails/notebook.ipynb").read_text()
+    assert "failing on purpose" in executed and "RuntimeError" in executed

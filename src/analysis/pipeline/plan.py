@@ -6,6 +6,10 @@ Format::
       integrated_welfare__sote_net_costs:      # run id: [a-z0-9_]+, also the output folder
         notebook: 20_model_evaluation.ipynb    # relative to the plan file's folder
         parameters: {model: integrated_welfare, outcome: sote_net_costs}
+
+    expected_seconds:                          # optional: a run's duration when it has not run yet
+      20_model_evaluation.ipynb: 25            # (notebook -> seconds); the runner starts the
+                                               # longest runs first
 """
 from __future__ import annotations
 
@@ -31,6 +35,8 @@ class RunEntry:
     notebook: Path
     parameters: dict[str, Any] = field(default_factory=dict)
     description: str | None = None
+    #: the plan's duration estimate for the run's notebook (``expected_seconds:``), if any
+    expected_seconds: float | None = None
 
     @property
     def parameters_sha256(self) -> str:
@@ -96,6 +102,25 @@ def _notebook_path(plan_path: Path, run_id: str, value: Any) -> Path:
     return notebook
 
 
+def _expected_seconds(path: Path, value: Any) -> dict[str, float]:
+    """The plan's ``expected_seconds:`` mapping (notebook file name -> seconds > 0)."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise InputError(f"plan file {path}: expected_seconds must be a mapping of notebook file "
+                         f"name -> seconds, got {value!r}")
+    out = {}
+    for name, seconds in value.items():
+        if not isinstance(name, str) or not name.endswith(".ipynb"):
+            raise InputError(f"plan file {path}: expected_seconds key {name!r} must be a notebook "
+                             "file name ending in .ipynb")
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not seconds > 0:
+            raise InputError(f"plan file {path}: expected_seconds of {name} must be a positive "
+                             f"number, got {seconds!r}")
+        out[name] = float(seconds)
+    return out
+
+
 def load_plan(path: str | os.PathLike | None = None) -> Plan:
     """Read and structurally check a plan file (default ``notebooks/runs.yaml``)."""
     if path is None:
@@ -111,6 +136,11 @@ def load_plan(path: str | os.PathLike | None = None) -> Plan:
         raise InputError(f"plan file {path} is not valid YAML: {exc}") from exc
     if not isinstance(data, dict) or not isinstance(data.get("runs"), dict) or not data["runs"]:
         raise InputError(f"plan file {path}: expected a top-level mapping 'runs:' of run id -> entry")
+    unknown = set(data) - {"runs", "expected_seconds"}
+    if unknown:
+        raise InputError(f"plan file {path}: unknown top-level key(s) {sorted(unknown)}; "
+                         "valid keys: expected_seconds, runs")
+    expected = _expected_seconds(path, data.get("expected_seconds"))
     entries = []
     for run_id, entry in data["runs"].items():
         if not isinstance(run_id, str) or not RUN_ID.match(run_id):
@@ -130,5 +160,6 @@ def load_plan(path: str | os.PathLike | None = None) -> Plan:
         params = entry.get("parameters") or {}
         if not isinstance(params, dict):
             raise InputError(f"plan file {path}: parameters of run {run_id!r} must be a mapping")
-        entries.append(RunEntry(run_id, notebook, dict(params), entry.get("description")))
+        entries.append(RunEntry(run_id, notebook, dict(params), entry.get("description"),
+                                expected.get(notebook.name)))
     return Plan(path.resolve(), entries)

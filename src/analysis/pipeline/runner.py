@@ -227,6 +227,7 @@ def _prepare(entries: Iterable[RunEntry], build_dir, panel_path, domains) -> lis
                 "panel_sha256": panel_sha,
                 "package_version": version,
                 "input_hash": input_hash(entry.notebook, params, panel_sha, version),
+                "expected_seconds": entry.expected_seconds,
             }
         )
     if errors:
@@ -292,12 +293,18 @@ def _interrupted_record(task: dict, status: str = "interrupted") -> dict:
     }
 
 
-def _previous_seconds(task: dict) -> float:
+def expected_seconds(task: dict) -> float:
+    """How long a run is expected to take: its last completed attempt's seconds (success or
+    failure, not an interrupted one), else the plan's estimate for its notebook, else unknown
+    (infinite: start it early)."""
     for folder in (task["run_dir"], task["attempt_dir"]):
         record = read_run_record(Path(folder))
-        if record and isinstance(record.get("seconds"), (int, float)):
-            return float(record["seconds"])
-    return float("inf")  # never ran: unknown, start early
+        seconds = record.get("seconds") if record else None
+        if (record.get("status") if record else None) in ("ok", "failed") and \
+                isinstance(seconds, (int, float)) and seconds > 0:
+            return float(seconds)
+    planned = task.get("expected_seconds")
+    return float(planned) if planned else float("inf")
 
 
 # ------------------------------------------------------------------------------------------
@@ -324,16 +331,19 @@ class _Worker:
             text=True, bufsize=1, env=env, start_new_session=True,
         )
         self.task: dict | None = None
+        self.kernel: int | None = None  # the worker's current kernel (it keeps one between runs)
 
     def run(self, task: dict) -> dict:
-        from .worker import PROTOCOL_PREFIX
+        from .worker import KERNEL_PREFIX, PROTOCOL_PREFIX
 
         self.task = task
         assert self.proc.stdin is not None and self.proc.stdout is not None
         self.proc.stdin.write(json.dumps(task) + "\n")
         self.proc.stdin.flush()
         for line in self.proc.stdout:
-            if line.startswith(PROTOCOL_PREFIX):
+            if line.startswith(KERNEL_PREFIX):
+                self.kernel = int(line[len(KERNEL_PREFIX):])
+            elif line.startswith(PROTOCOL_PREFIX):
                 self.task = None
                 return json.loads(line[len(PROTOCOL_PREFIX):])
         raise RuntimeError(f"worker process ended (exit code {self.proc.wait()})")
@@ -350,18 +360,20 @@ class _Worker:
             self.kill()
 
     def kill(self) -> None:
-        """Stop the worker and the kernel of its current run at once (SIGKILL)."""
+        """Stop the worker and its kernels at once (SIGKILL)."""
         from .worker import KERNEL_PID_FILE
 
+        kernels = [self.kernel]
         if self.task is not None:
             pid_file = Path(self.task["stage_dir"]) / KERNEL_PID_FILE
             try:
-                kernel = int(pid_file.read_text().strip())
+                kernels.append(int(pid_file.read_text().strip()))
             except (OSError, ValueError):
-                kernel = None
+                pass
+        _kill_group(self.proc.pid)
+        for kernel in dict.fromkeys(kernels):
             if kernel:
                 _kill_group(kernel)
-        _kill_group(self.proc.pid)
         try:
             self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:  # pragma: no cover
@@ -519,8 +531,8 @@ def run_plan(
             todo.append(task)
     if not todo:
         return [outcomes[t["run_id"]] for t in tasks]
-    # longest first (previous durations), so that two jobs finish close together
-    todo.sort(key=_previous_seconds, reverse=True)
+    # longest first (last durations, else the plan's estimates), so the jobs finish close together
+    todo.sort(key=expected_seconds, reverse=True)
     from tqdm.auto import tqdm
 
     with _InterruptSignals(), BuildLock(build):
