@@ -131,3 +131,10 @@ def test_longest_runs_start_first(tmp_path):
     order = [t["run_id"] for t in sorted(tasks, key=expected_seconds, reverse=True)]
     assert order == ["u1", "s2", "l1", "s1"]
     assert expected_seconds(tasks[0]) == 2.0
+
+
+def test_multiverse_runs_compute_in_their_kernel(plan):
+    """`kuntakokeilu run --jobs N` already runs N notebooks at once: a multiverse run starts no
+    Dask cluster of its own (its results are the same on any scheduler, tests/test_multiverse_dask.py)."""
+    runs = [e for e in plan.entries if e.notebook.name == "40_multiverse.ipynb"]
+    assert runs and all(e.parameters.get("scheduler") == "inline" for e in runs)
