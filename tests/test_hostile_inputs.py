@@ -86,6 +86,25 @@ def test_estimate_never_tracebacks(tmp_path_factory, capsys, frame, method, infe
     _call(argv, capsys)
 
 
+@settings(max_examples=60, **SETTINGS)
+@given(frame=panels(),
+       method=st.sampled_from(["twfe", "event-study", "did", "sdid"]),
+       inference=st.sampled_from([None, "cluster", "wild", "ri"]),
+       weights=st.sampled_from(["pop", "pop", "none", "no_such_column", "webb", "y", "unit", ""]),
+       pop=st.lists(st.one_of(st.floats(1.0, 1e6), st.sampled_from([math.nan, math.inf, 0.0, -5.0])),
+                    min_size=1, max_size=4))
+def test_estimate_with_weights_never_tracebacks(tmp_path_factory, capsys, frame, method, inference,
+                                                weights, pop):
+    """Observation weights: any column, any values (missing, zero, negative, infinite, text)."""
+    path = tmp_path_factory.mktemp("weights") / "panel.csv"
+    frame.assign(pop=[pop[i % len(pop)] for i in range(len(frame))]).to_csv(path, index=False)
+    argv = ["estimate", path, "--unit", "unit", "--time", "year", "--outcome", "y", "--treated", "treated",
+            "--method", method, "--cluster", "cl", "--weights", weights, "--reps", 19, "--json"]
+    if inference:
+        argv += ["--inference", inference]
+    _call(argv, capsys)
+
+
 # ------------------------------------------------------------------------------------------
 # design
 # ------------------------------------------------------------------------------------------
