@@ -104,6 +104,7 @@ def test_weighted_twfe_equals_panelols(layout):
     ref = twfe_did(df, covariates=["x"], weights="w", engine="linearmodels", **KW)
     np.testing.assert_allclose(ref.params, r.params, rtol=0, atol=TOL * scale)
     assert r.design.extra["weights"]["column"] == "w"
+    assert "Weights: observation weights 'w'" in r.summary
     # weights matter here: the unweighted fit differs
     assert abs(twfe_did(df, covariates=["x"], **KW).params["att"] - r.params["att"]) > 1e-3
 

@@ -170,11 +170,21 @@ class EstimationResult:
             lines.append(f"Control pool: {d.control_pool}")
         if self.nobs is not None:
             lines.append(f"Observations: {self.nobs}")
+        if self.weights_text:
+            lines.append(f"Weights: {self.weights_text}")
         table = self.to_frame().to_string(float_format=lambda v: f"{v:.4f}")
         lines += ["", table]
         if self.warnings:
             lines += [""] + [f"Warning: {w}" for w in self.warnings]
         return "\n".join(lines)
+
+    @property
+    def weights_text(self) -> str | None:
+        """The observation weights of a weighted fit (``None`` when unweighted)."""
+        w = (self.design.extra or {}).get("weights")
+        if not isinstance(w, dict) or not w.get("column"):
+            return None
+        return f"observation weights {w['column']!r} (weighted least squares)"
 
     def __str__(self) -> str:
         return self.summary
@@ -189,7 +199,8 @@ class EstimationResult:
                  ("Outcome", d.outcome), ("Units", f"{d.n_units} ({d.n_treated_units} treated)"),
                  ("Clusters", f"{d.n_clusters} ({d.n_treated_clusters} treated)" if d.n_clusters else None),
                  ("Periods", f"{d.n_periods}" + (f" ({d.years[0]}-{d.years[1]})" if d.years else "")),
-                 ("Control pool", d.control_pool), ("Observations", self.nobs)]
+                 ("Control pool", d.control_pool), ("Observations", self.nobs),
+                 ("Weights", self.weights_text)]
         head = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th><td style='text-align:left'>"
                        f"{html.escape(str(v))}</td></tr>" for k, v in facts if v is not None)
         try:
