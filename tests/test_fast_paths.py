@@ -212,3 +212,66 @@ def test_sdid_result_reports_convergence():
     conv = r.details["convergence"]
     assert set(conv) == {"unit_weights", "time_weights"}
     assert conv["unit_weights"]["iterations"] >= 1 and "converged" in conv["time_weights"]
+
+
+# --- panel validation: integer-code path pinned to the grouped (pandas) path ------------------
+def _generated_panel(seed, *, string_units, shuffle, all_treated=False, float_time=False):
+    rng = np.random.default_rng(seed)
+    n_units, years = 40, np.arange(2008, 2019)
+    units = np.repeat(np.arange(n_units), len(years))
+    year = np.tile(years, n_units).astype(float if float_time else int)
+    adopt = rng.choice([2012.0, 2015.0, np.inf], n_units) if not all_treated else \
+        rng.choice([2012.0, 2015.0], n_units)
+    df = pd.DataFrame({"unit": units, "year": year, "y": rng.normal(size=len(units)),
+                       "d": (year >= adopt[units]).astype(int)})
+    if string_units:
+        df["unit"] = "u" + (df["unit"] * 7 % n_units).astype(str)  # label order != row order
+    return df.sample(frac=1, random_state=seed) if shuffle else df
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("string_units", [False, True])
+@pytest.mark.parametrize("shuffle", [False, True])
+@pytest.mark.parametrize("float_time", [False, True])
+def test_adoption_times_and_validation_equal_grouped_path(seed, string_units, shuffle, float_time):
+    from analysis.estimators import panel_data
+
+    df = _generated_panel(seed, string_units=string_units, shuffle=shuffle, float_time=float_time)
+    kw = dict(unit="unit", time="year", treated="d")
+    pd.testing.assert_series_equal(panel_data.adoption_times(df, **kw),
+                                   panel_data._adoption_grouped(df, **kw))
+    got = panel_data.validate_panel(df, outcome="y", **kw)
+    ref = df[["unit", "year", "y", "d"]].sort_values(["unit", "year"], kind="mergesort")
+    pd.testing.assert_frame_equal(got, ref.reset_index(drop=True))
+
+
+def test_adoption_times_all_treated_keeps_the_time_dtype():
+    from analysis.estimators import panel_data
+
+    df = _generated_panel(3, string_units=False, shuffle=True, all_treated=True)
+    kw = dict(unit="unit", time="year", treated="d")
+    pd.testing.assert_series_equal(panel_data.adoption_times(df, **kw),
+                                   panel_data._adoption_grouped(df, **kw))
+
+
+@pytest.mark.parametrize("problem", ["no_pre", "switch_off", "duplicate"])
+def test_adoption_problems_raise_the_grouped_path_errors(problem):
+    from analysis.errors import InputError
+    from analysis.estimators import panel_data
+
+    df = _generated_panel(4, string_units=True, shuffle=True)
+    treated_unit = df.loc[df["d"] == 1, "unit"].iloc[0]
+    rows = df["unit"] == treated_unit
+    if problem == "no_pre":
+        df.loc[rows, "d"] = 1
+    elif problem == "switch_off":
+        df.loc[rows & (df["year"] == df.loc[rows, "year"].max()), "d"] = 0
+    else:
+        df = pd.concat([df, df.iloc[:1]])
+    kw = dict(unit="unit", time="year", treated="d")
+    with pytest.raises(InputError) as fast:
+        panel_data.validate_panel(df, outcome="y", **kw)
+    if problem != "duplicate":
+        with pytest.raises(InputError) as ref:
+            panel_data._adoption_grouped(df, **kw)
+        assert str(fast.value) == str(ref.value)

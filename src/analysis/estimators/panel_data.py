@@ -73,13 +73,14 @@ def validate_panel(
     cols = list(dict.fromkeys([unit, time, outcome, *(c for c in (treated, cluster, weights) if c),
                                *covariates]))
     frame = data[cols].copy()
-    dup = frame.duplicated([unit, time], keep=False)
-    if dup.any():
+    codes = _unit_time_codes(frame, unit, time)
+    if codes is None and frame.duplicated([unit, time], keep=False).any():
+        dup = frame.duplicated([unit, time], keep=False)
         examples = frame.loc[dup, [unit, time]].drop_duplicates().head(5)
         pairs = ", ".join(f"({u!r}, {t!r})" for u, t in examples.itertuples(index=False))
         raise InputError(f"duplicate {unit}-{time} rows ({int(dup.sum())} rows), e.g. {pairs}")
-    na = frame.isna().sum()
-    if na.any():
+    if bool(frame.isna().to_numpy().any()):
+        na = frame.isna().sum()
         bad = ", ".join(f"{c!r} ({n} rows)" for c, n in na[na > 0].items())
         raise InputError(f"missing values in {bad}; drop or impute them before estimating")
     numeric = [c for c in dict.fromkeys([outcome, time, *covariates])]
@@ -90,22 +91,29 @@ def validate_panel(
         raise InputError(f"non-finite values (inf) in {bad}; every value must be a finite number")
     if treated is not None:
         _require_numeric(frame, treated, "treatment")
-        values = set(np.unique(frame[treated]))
+        d = frame[treated].to_numpy()
+        values = set(np.unique(d))
         if not values <= {0, 1}:
             raise InputError(
                 f"treatment column {treated!r} must be 0/1, found values {sorted(values)[:10]}"
             )
-        if frame[treated].sum() == 0:
+        if d.sum() == 0:
             raise InputError(f"treatment column {treated!r} has no treated rows (all 0)")
         if require_controls:
-            ever = frame.groupby(unit)[treated].max()
-            if bool((ever > 0).all()):
+            if codes is not None:
+                ever = np.zeros(codes[2], bool)
+                ever[codes[0][d == 1]] = True
+            else:
+                ever = (frame.groupby(unit)[treated].max() > 0).to_numpy()
+            if bool(ever.all()):
                 raise InputError(
                     f"no control units: every {unit!r} ({len(ever)} units) is treated in some period "
                     f"(column {treated!r}); the estimate needs units that are never treated to compare with"
                 )
         if require_pre_period:
-            adoption_times(frame, unit=unit, time=time, treated=treated)
+            _adoption(frame, unit=unit, time=time, treated=treated, codes=codes)
+    if codes is not None and _is_sorted(*codes):
+        return frame.reset_index(drop=True)
     return frame.sort_values([unit, time], kind="mergesort").reset_index(drop=True)
 
 
@@ -124,12 +132,76 @@ def _check_weights(data: pd.DataFrame, weights: str, unit: str, time: str) -> No
                 "(drop those rows or estimate without weights)")
 
 
+def _unit_time_codes(frame: pd.DataFrame, unit: str, time: str):
+    """``(unit codes, time codes, number of units, number of periods)`` in sorted label order,
+    or ``None`` when a unit-period pair repeats, a label is missing or the labels are not plain
+    numbers or strings (the caller then takes the grouped path, which names any problem)."""
+    if not (_plain_labels(frame[unit]) and pd.api.types.is_numeric_dtype(frame[time])
+            and isinstance(frame[time].dtype, np.dtype)):
+        return None
+    u, units = pd.factorize(frame[unit], sort=True)
+    t, times = pd.factorize(frame[time], sort=True)
+    if (u < 0).any() or (t < 0).any():
+        return None
+    n_u, n_t = len(units), len(times)
+    key = u.astype(np.int64) * n_t + t
+    if len(np.unique(key)) != len(key):
+        return None
+    return u, t, n_u, n_t
+
+
+def _plain_labels(s: pd.Series) -> bool:
+    if isinstance(s.dtype, pd.CategoricalDtype) or pd.api.types.is_bool_dtype(s):
+        return False
+    if pd.api.types.is_numeric_dtype(s):
+        return isinstance(s.dtype, np.dtype)
+    return pd.api.types.is_string_dtype(s) and s.map(type).eq(str).all() if s.dtype == object \
+        else pd.api.types.is_string_dtype(s)
+
+
+def _is_sorted(u: np.ndarray, t: np.ndarray, n_u: int, n_t: int) -> bool:
+    key = u.astype(np.int64) * n_t + t
+    return bool(np.all(key[1:] > key[:-1]))
+
+
 def adoption_times(data: pd.DataFrame, *, unit: str, time: str, treated: str) -> pd.Series:
     """First treated period of every unit (``NaN`` for never-treated units).
 
     Raises :class:`InputError` if a treated unit is treated in its first observed period
     (no pre-period to compare with) or switches back from 1 to 0.
     """
+    return _adoption(data, unit=unit, time=time, treated=treated)
+
+
+def _adoption(data: pd.DataFrame, *, unit: str, time: str, treated: str, codes=None) -> pd.Series:
+    """:func:`adoption_times` computed on integer codes (``codes`` from
+    :func:`_unit_time_codes` when the caller has them); the same Series, checks and errors."""
+    if codes is None and data[unit].notna().all() and data[time].notna().all():
+        codes = _unit_time_codes(data, unit, time)
+    if codes is None:
+        return _adoption_grouped(data, unit=unit, time=time, treated=treated)
+    u, t, n_u, n_t = codes
+    units = pd.Index(pd.unique(data[unit]), name=unit).sort_values()
+    times = np.sort(pd.unique(data[time]))
+    d = data[treated].to_numpy() == 1
+    first_code = np.full(n_u, n_t, dtype=np.int64)
+    np.minimum.at(first_code, u[d], t[d])
+    start_code = np.full(n_u, n_t, dtype=np.int64)
+    np.minimum.at(start_code, u, t)
+    ever = first_code < n_t
+    if bool((ever & (first_code <= start_code)).any()):
+        return _adoption_grouped(data, unit=unit, time=time, treated=treated)
+    if bool(((t >= first_code[u]) & ~d).any()):
+        return _adoption_grouped(data, unit=unit, time=time, treated=treated)
+    if ever.all():
+        values = times[first_code]
+    else:
+        values = np.full(n_u, np.nan)
+        values[ever] = times[first_code[ever]]
+    return pd.Series(values, index=units, name="adoption_time")
+
+
+def _adoption_grouped(data: pd.DataFrame, *, unit: str, time: str, treated: str) -> pd.Series:
     first = data.loc[data[treated] == 1].groupby(unit)[time].min()
     start = data.groupby(unit)[time].min()
     adopt = first.reindex(start.index)

@@ -137,6 +137,9 @@ def size_simulation(
                          f"one from it on in the pre-period {list(times)}")
     cols = list(dict.fromkeys([unit, time, outcome, *spec.columns]))
     pre = pre[cols].reset_index(drop=True)
+    # pandas deep-copies ``attrs`` (an analysis frame's design record) on every operation on
+    # the frame; the estimators do not read them
+    pre.attrs = {}
     # integer unit codes: the estimators' results do not depend on labels, and string labels
     # cost more than the fits on panels of a few hundred units
     pre[unit] = pd.factorize(pre[unit], sort=True)[0]
