@@ -192,3 +192,14 @@ def simplex_lsq(a, b, tol, max_iter):  # pragma: no cover - compiled
             if ns == 1:
                 break
     return w, -1
+
+
+def warm() -> None:
+    """Compile every kernel once for the argument types the solvers pass (or load it from the
+    on-disk cache). Compiling takes seconds per kernel, most for :func:`simplex_lsq`; calling
+    this once before parallel runs start saves each of them compiling the same kernels."""
+    a = np.array([[1.0, 0.0, 0.5], [0.0, 1.0, 0.5]])
+    b = np.array([0.4, 0.6])
+    simplex_lsq(a, b, 1e-12, 100)
+    frank_wolfe(np.ascontiguousarray(a.T), np.array([0.2, 0.3, 0.5]), np.array([0.5, 0.5]),
+                1.0, 1.0, 1e-12, 10)
