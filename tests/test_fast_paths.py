@@ -275,3 +275,26 @@ def test_adoption_problems_raise_the_grouped_path_errors(problem):
         with pytest.raises(InputError) as ref:
             panel_data._adoption_grouped(df, **kw)
         assert str(fast.value) == str(ref.value)
+
+
+@pytest.mark.parametrize("problem", [None, "varying", "missing"])
+def test_placebo_unit_attributes_by_codes_equal_grouped_path(problem):
+    from analysis.errors import InputError
+    from analysis.inference import placebo_units as pu
+
+    rng = np.random.default_rng(5)
+    units = rng.permutation(np.repeat(np.arange(30), 4))
+    xy = rng.normal(size=(30, 2))
+    df = pd.DataFrame({"u": units, "x": xy[units, 0], "y": xy[units, 1], "r": units % 4})
+    if problem == "varying":
+        df.loc[df.index[3], "x"] += 1.0
+    elif problem == "missing":
+        df.loc[df["u"] == df["u"].iloc[0], "y"] = np.nan
+    if problem is None:
+        fast = pu._unit_attributes(df, "u", ("x", "y", "r"))
+        ref = df.groupby("u", sort=True)[["x", "y", "r"]].first()
+        pd.testing.assert_frame_equal(fast, ref)
+    else:
+        assert pu._unit_attributes_by_codes(df, "u", ("x", "y")) is None
+        with pytest.raises(InputError):
+            pu._unit_attributes(df, "u", ("x", "y"))

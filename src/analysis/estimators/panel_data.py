@@ -112,7 +112,7 @@ def validate_panel(
                 )
         if require_pre_period:
             _adoption(frame, unit=unit, time=time, treated=treated, codes=codes)
-    if codes is not None and _is_sorted(*codes):
+    if codes is not None and _is_sorted(codes):
         return frame.reset_index(drop=True)
     return frame.sort_values([unit, time], kind="mergesort").reset_index(drop=True)
 
@@ -133,21 +133,37 @@ def _check_weights(data: pd.DataFrame, weights: str, unit: str, time: str) -> No
 
 
 def _unit_time_codes(frame: pd.DataFrame, unit: str, time: str):
-    """``(unit codes, time codes, number of units, number of periods)`` in sorted label order,
-    or ``None`` when a unit-period pair repeats, a label is missing or the labels are not plain
-    numbers or strings (the caller then takes the grouped path, which names any problem)."""
+    """``(unit codes, time codes, number of units, number of periods, unit labels, periods,
+    row keys)``, codes in sorted label order, or ``None`` when a unit-period pair repeats, a
+    label is missing or the labels are not plain numbers or strings (the caller then takes the
+    grouped path, which names any problem)."""
     if not (_plain_labels(frame[unit]) and pd.api.types.is_numeric_dtype(frame[time])
             and isinstance(frame[time].dtype, np.dtype)):
         return None
-    u, units = pd.factorize(frame[unit], sort=True)
-    t, times = pd.factorize(frame[time], sort=True)
-    if (u < 0).any() or (t < 0).any():
+    coded = [_sorted_codes(frame[c]) for c in (unit, time)]
+    if coded[0] is None or coded[1] is None:
         return None
+    (u, units), (t, times) = coded
     n_u, n_t = len(units), len(times)
     key = u.astype(np.int64) * n_t + t
     if len(np.unique(key)) != len(key):
         return None
-    return u, t, n_u, n_t
+    return u, t, n_u, n_t, units, times, key
+
+
+def _sorted_codes(s: pd.Series):
+    """Codes into the sorted distinct values (as ``pd.factorize(sort=True)``), or ``None`` if a
+    value is missing."""
+    if isinstance(s.dtype, np.dtype) and s.dtype.kind in "iuf":
+        values = s.to_numpy()
+        if s.dtype.kind == "f" and np.isnan(values).any():
+            return None
+        uniques, codes = np.unique(values, return_inverse=True)
+        return codes.reshape(-1), uniques
+    codes, uniques = pd.factorize(s, sort=True)
+    if (codes < 0).any():
+        return None
+    return codes, np.asarray(uniques) if not isinstance(uniques, pd.Index) else uniques
 
 
 def _plain_labels(s: pd.Series) -> bool:
@@ -159,8 +175,8 @@ def _plain_labels(s: pd.Series) -> bool:
         else pd.api.types.is_string_dtype(s)
 
 
-def _is_sorted(u: np.ndarray, t: np.ndarray, n_u: int, n_t: int) -> bool:
-    key = u.astype(np.int64) * n_t + t
+def _is_sorted(codes) -> bool:
+    key = codes[-1]
     return bool(np.all(key[1:] > key[:-1]))
 
 
@@ -176,13 +192,13 @@ def adoption_times(data: pd.DataFrame, *, unit: str, time: str, treated: str) ->
 def _adoption(data: pd.DataFrame, *, unit: str, time: str, treated: str, codes=None) -> pd.Series:
     """:func:`adoption_times` computed on integer codes (``codes`` from
     :func:`_unit_time_codes` when the caller has them); the same Series, checks and errors."""
-    if codes is None and data[unit].notna().all() and data[time].notna().all():
+    if codes is None:
         codes = _unit_time_codes(data, unit, time)
     if codes is None:
         return _adoption_grouped(data, unit=unit, time=time, treated=treated)
-    u, t, n_u, n_t = codes
-    units = pd.Index(pd.unique(data[unit]), name=unit).sort_values()
-    times = np.sort(pd.unique(data[time]))
+    u, t, n_u, n_t, units, times, _ = codes
+    units = pd.Index(units, name=unit)
+    times = np.asarray(times)
     d = data[treated].to_numpy() == 1
     first_code = np.full(n_u, n_t, dtype=np.int64)
     np.minimum.at(first_code, u[d], t[d])

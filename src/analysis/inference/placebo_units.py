@@ -154,6 +154,9 @@ def _unit_attributes(frame: pd.DataFrame, unit: str, columns: Sequence[str]) -> 
     if missing:
         raise InputError(f"placebo units need column(s) {missing}; available: "
                          f"{', '.join(map(str, frame.columns))}")
+    fast = _unit_attributes_by_codes(frame, unit, columns)
+    if fast is not None:
+        return fast
     g = frame[[unit, *columns]].groupby(unit, sort=True)
     varying = [c for c in columns if (g[c].nunique(dropna=False) > 1).any()]
     if varying:
@@ -164,6 +167,29 @@ def _unit_attributes(frame: pd.DataFrame, unit: str, columns: Sequence[str]) -> 
         bad = attrs.index[attrs.isna().any(axis=1)][:5].tolist()
         raise InputError(f"placebo-unit column(s) {list(columns)} missing for unit(s) {bad}")
     return attrs
+
+
+def _unit_attributes_by_codes(frame: pd.DataFrame, unit: str, columns: Sequence[str]):
+    """:func:`_unit_attributes` for numeric unit codes and attribute columns: the row of each
+    unit's first occurrence, when every attribute is constant and present within each unit;
+    ``None`` otherwise (the grouped path then names the problem)."""
+    u = frame[unit]
+    cols = [frame[c] for c in columns]
+    if not all(isinstance(s.dtype, np.dtype) and s.dtype.kind in "iuf" for s in (u, *cols)):
+        return None
+    uv = u.to_numpy()
+    if uv.dtype.kind == "f" and np.isnan(uv).any():
+        return None
+    units, first, codes = np.unique(uv, return_index=True, return_inverse=True)
+    codes = codes.reshape(-1)
+    for s in cols:
+        v = s.to_numpy()
+        if v.dtype.kind == "f" and np.isnan(v).any():
+            return None
+        if not np.array_equal(v, v[first][codes]):
+            return None
+    return pd.DataFrame({c: s.to_numpy()[first] for c, s in zip(columns, cols)},
+                        index=pd.Index(units, name=unit))
 
 
 def _nearest_candidates(coords: np.ndarray, k: int) -> np.ndarray:
