@@ -1,8 +1,11 @@
 """Speed of the multiverse: specifications per second on one core (in process) and on a local
 Dask cluster of 2 workers, and how the time grows with the number of specifications and of
-units (control pools of different sizes). No peer library runs a DiD multiverse, so the rows
-have no peer. Run alone: ``python benchmarks/bench_multiverse.py [--full]`` (``--full`` adds
-the default grid of integrated_welfare, the target: under 5 minutes on 2 cores).
+units (control pools of different sizes). Every specification carries its own inference and
+999 placebo draws of the joint test (TWFE, the event-study average and SDID are re-estimated
+on every draw). No peer library runs a DiD multiverse, so the rows have no peer. Run alone:
+``python benchmarks/bench_multiverse.py [--full]`` (``--full`` adds the default grid of
+integrated_welfare, every outcome: the target is under 5 minutes on 2 cores); it prints a
+table.
 """
 from __future__ import annotations
 
@@ -44,43 +47,63 @@ def _run(grid: Path | None, out: Path, scheduler: str | None, workers: int = 2, 
     return seconds, n
 
 
+def _units(out: Path) -> int:
+    import pandas as pd
+
+    return int(pd.read_parquet(out / "specifications.parquet")["n_units"].max())
+
+
 def run(full: bool = False) -> list[dict]:
     rows = []
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
-        g16 = _grid(tmp, "g16", covariates=["none", "model"], transform=["level", "log"])
-        for label, scheduler in (("1 core (in process)", "inline"), ("local cluster, 2 workers", None)):
-            before = load()
-            s, n = _run(g16, tmp / f"o-{label[:3]}", scheduler)
-            rows.append(row(f"multiverse, {n} specifications x 999 placebo draws, {label}", s, None, None,
-                            f"{n / s:.2f} specifications/s", load_before=before))
+        grids = {
+            "TWFE + event study": _grid(tmp, "g16", covariates=["none", "model"], transform=["level", "log"],
+                                        weighting=["none", "population"]),
+            "SDID": _grid(tmp, "sdid", estimator=["sdid"], end_year=[2016], transform=["level", "log"],
+                          breaks=["exclude", "keep"]),
+        }
+        for what, g in grids.items():
+            for label, scheduler in (("1 core (in process)", "inline"), ("local cluster, 2 workers", None)):
+                before = load()
+                s, n = _run(g, tmp / f"o-{what[:4]}-{label[:3]}", scheduler)
+                rows.append(row(f"multiverse {what}: {n} specifications x 999 placebo draws, {label}", s,
+                                None, None, f"{n / s:.2f} specifications/s", load_before=before))
         for starts in ([2010], [2008, 2010], [2008, 2010, 2012]):
             g = _grid(tmp, f"s{len(starts)}", start_year=starts, covariates=["none", "model"])
             before = load()
             s, n = _run(g, tmp / f"s{len(starts)}", "inline")
-            rows.append(row(f"growth in specifications: {n} specifications, 1 core", s, None, None,
-                            f"{s / n:.2f} s per specification", load_before=before))
+            rows.append(row(f"growth in specifications: {n} specifications (TWFE + event study), 1 core", s,
+                            None, None, f"{s / n:.2f} s per specification", load_before=before))
         for pool in ("matched", "same_region", "default"):
-            g = _grid(tmp, f"p-{pool}", control_pool=[pool])
-            before = load()
-            s, n = _run(g, tmp / f"p-{pool}", "inline")
-            import pandas as pd
-
-            units = int(pd.read_parquet(tmp / f"p-{pool}" / "specifications.parquet")["n_units"].max())
-            rows.append(row(f"growth in units: {pool} pool ({units} municipalities), {n} specifications, 1 core",
-                            s, None, None, f"{s / n:.2f} s per specification", load_before=before))
+            for est in (["twfe", "event-study"], ["sdid"]):
+                g = _grid(tmp, f"p-{pool}-{est[0]}", control_pool=[pool], estimator=est)
+                out = tmp / f"p-{pool}-{est[0]}"
+                before = load()
+                s, n = _run(g, out, "inline")
+                rows.append(row(f"growth in units: {pool} pool ({_units(out)} municipalities), "
+                                f"{n} {' + '.join(est)} specifications, 1 core", s, None, None,
+                                f"{s / n:.2f} s per specification", load_before=before))
         if full:
             before = load()
-            s, n = _run(None, tmp / "default", None, outcome=OUTCOME)
-            rows.append(row(f"default grid, {MODEL} / {OUTCOME}: {n} specifications x 999 draws, 2 workers",
-                            s, None, None, f"{n / s:.2f} specifications/s", target="< 300 s",
+            s, n = _run(None, tmp / "default", None, outcome=None)
+            rows.append(row(f"default grid, {MODEL} (every outcome): {n} specifications x 999 draws, "
+                            "2 workers", s, None, None, f"{n / s:.2f} specifications/s", target="< 300 s",
                             load_before=before))
     return rows
+
+
+def table(rows: list[dict]) -> str:
+    """The rows as a Markdown table (benchmarks/README.md takes it)."""
+    lines = ["| task | seconds | throughput | target | load before -> after |", "|---|---:|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['task']} | {r['ours_s']:.1f} | {r['note']} | {r['target'] or ''} | "
+                     f"{r['load_before']} -> {r['load_after']} |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--full", action="store_true", help="also the default grid of one model")
     args = parser.parse_args()
-    for r in run(full=args.full):
-        print(f"{r['task']}: {r['ours_s']:.1f} s ({r['note']}; load {r['load_before']} -> {r['load_after']})")
+    print(table(run(full=args.full)))

@@ -29,7 +29,7 @@ TRANSFORMS = ("level", "log")
 WEIGHTINGS = ("none", "population")
 BREAKS = ("exclude", "keep")
 SETTINGS = {"placebo_draws": 999, "ri_reps": 999, "sdid_reps": 50, "alpha": 0.05,
-            "seed": 20150105, "joint_estimators": ["twfe", "event-study"]}
+            "seed": 20150105, "joint_estimators": ["twfe", "event-study", "sdid", "sc"]}
 DEFAULT_GRID = "default.yaml"
 GRID_KEYS = ("settings", "choices", "blocks", "models", "outcomes")
 #: start-year keyword: the outcome's first year with data

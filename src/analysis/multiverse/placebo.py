@@ -89,16 +89,19 @@ class SpecPanel:
                  covariates=(), weights: str | None = None):
         from ..estimators.batched import PanelCube
 
-        controls = frame.loc[frame["treated_group"] == 0]
-        extra = donor[donor["kunta"].isin(pool) & ~donor["kunta"].isin(controls["kunta"])]
-        rows = pd.concat([controls, extra], ignore_index=True).sort_values(["kunta", "year"])
+        controls = frame.loc[frame["treated_group"].to_numpy() == 0]
+        control_units = pd.unique(controls["kunta"].to_numpy(dtype=object))
+        missing = np.setdiff1d(np.asarray(pool, dtype=object), control_units)
+        rows = controls
+        if len(missing):
+            rows = pd.concat([controls, donor[donor["kunta"].isin(missing)]], ignore_index=True)
         self.cube = PanelCube.from_frame(rows, unit="kunta", time="year", outcome=outcome,
                                          covariates=list(covariates), weights=weights)
         self.units = self.cube.units
         self.years = self.cube.times.astype(int)
         if len(rows) != len(self.units) * len(self.years) or not self.cube.balanced:
             raise InputError("placebo draws need a balanced panel")
-        self.is_control = self.units.isin(controls["kunta"].unique())
+        self.is_control = self.units.isin(control_units)
         self.pool_index = self.units.get_indexer(pool)
         if (self.pool_index < 0).any():
             raise InputError("a placebo-pool municipality is missing from the specification's window")

@@ -38,8 +38,11 @@ from .placebo import RESTRICTED_POOLS, describe_construction, draw_assignments
 SCHEMA = 1
 #: matched controls per treated municipality: the design's default (frames use it)
 N_MATCHED = inspect.signature(design_for).parameters["n_matched"].default
-#: placebo draws per task
+#: placebo draws per task: estimators that re-solve weights on every draw (SDID, synthetic
+#: control) are split into blocks; a regression takes all draws in one task (its batched form
+#: costs little per draw next to building the specification's panel)
 BLOCK = 500
+SPLIT_ESTIMATORS = ("sdid", "sc")
 
 
 # ------------------------------------------------------------------------------------------
@@ -351,10 +354,11 @@ def _run_outcome(plan, outcome, candidates: list[Candidate], panel, executor, se
             if ckey not in comparisons:
                 comparisons[ckey] = executor.submit(comparisons_task, spec.control_pool, donor_sc[dkey],
                                                     pool_sc, assign_sc, outcome)
-        for start in range(0, n_draws, BLOCK):
+        block = BLOCK if spec.estimator in SPLIT_ESTIMATORS else max(n_draws, 1)
+        for start in range(0, n_draws, block):
             fut = executor.submit(placebo_task, spec.estimator, outcome_column(spec), spec.covariates,
                                   weight_column(spec), scattered[spec.frame_key], donor_sc[dkey], pool_sc,
-                                  assign_sc, start, min(start + BLOCK, n_draws),
+                                  assign_sc, start, min(start + block, n_draws),
                                   comparisons[ckey] if ckey else None)
             draw_futures.append((spec, fut))
     progress = Progress(len(est_futures) + len(draw_futures), f"multiverse {plan.model} / {outcome} "
