@@ -303,3 +303,14 @@ def test_restricted_pools_are_rebuilt_around_the_placebo_units(panel, control_po
         want_att = twfe_did(pf, unit="kunta", time="year", outcome=outcome, treated="treated",
                             cluster="kunta").params["att"]
         assert got[d] == pytest.approx(want_att, rel=1e-9, abs=1e-9)
+
+
+def test_placebo_draws_without_a_same_region_pool_are_redrawn():
+    """A draw whose placebo units fill their maakunta has no same-region design (the real design
+    has one); such draws are invalid and the runner redraws them."""
+    from analysis.multiverse.placebo import valid_draws
+
+    pool = ["a", "b", "c", "d", "e", "f"]
+    region_of = {"a": 1, "b": 1, "c": 2, "d": 2, "e": 2, "f": 2}
+    assign = np.array([[1, 1, 0, 0, 0, 0], [0, 0, 1, 0, 0, 0], [0, 0, 1, 1, 1, 0]], dtype=np.int16)
+    assert valid_draws(assign, pool, region_of).tolist() == [False, True, False]

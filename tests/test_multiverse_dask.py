@@ -26,6 +26,8 @@ choices:
   weighting: [none]
   covariates: [none]
   breaks: [keep, exclude]
+blocks:
+  - {estimator: [sdid], control_pool: [default, matched], end_year: [2016], breaks: [exclude]}
 """
 
 
@@ -99,6 +101,8 @@ def test_distributed_run_writes_the_local_files(tmp_path, panel_path, dask_clust
     assert local == remote
     assert (tmp_path / "local" / "summary.json").read_text() == (tmp_path / "remote" / "summary.json").read_text()
     assert (a["status"] == "estimated").sum() >= 4
+    sdid = a[(a["estimator"] == "sdid") & (a["status"] == "estimated")]
+    assert len(sdid) == 2 and sdid["in_joint_test"].all()  # SDID re-estimated on every draw
     frames_local = sorted(p.name for p in (tmp_path / "local" / "frames").iterdir())
     assert frames_local == sorted(p.name for p in (tmp_path / "remote" / "frames").iterdir())
 

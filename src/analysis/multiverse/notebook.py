@@ -118,7 +118,9 @@ def results_json(output_dir: str | os.PathLike, model: str, outcome: str, *,
             "`command` column of specifications.parquet reproduces it from this folder.",
             "Joint test (Simonsohn, Simmons & Nelson 2020): every placebo assignment is applied to "
             "every specification of the test's estimators; statistics are the median estimate and "
-            "the shares significant (randomization p-values over the same draws).",
+            "the shares significant (randomization p-values over the same draws). In each draw a "
+            "same-region or matched specification compares the placebo units with the pool its "
+            "design would have built around them.",
         ],
     }
     atomic.write_text(out / "results.json", json.dumps(results, indent=2, ensure_ascii=False) + "\n")

@@ -152,6 +152,27 @@ def restricted_comparisons(control_pool: str, panel: SpecPanel, donor: pd.DataFr
     return included | labels
 
 
+#: fewest comparison units a rebuilt pool must leave in a placebo draw (SDID and synthetic
+#: control need two; the design refuses an empty pool)
+MIN_COMPARISON_UNITS = 2
+
+
+def valid_draws(assign: np.ndarray, pool: list[str], region_of,
+                min_controls: int = MIN_COMPARISON_UNITS) -> np.ndarray:
+    """Per draw, whether the ``same_region`` design around its placebo units has at least
+    ``min_controls`` controls among the placebo pool (:func:`analysis.design.same_region_pool`;
+    the pool lies inside every specification's candidates, so a valid draw is valid for all)."""
+    from .. import design
+
+    units = np.asarray(pool, dtype=object)
+    out = np.empty(len(assign), dtype=bool)
+    for d in range(len(assign)):
+        placebo = assign[d] > 0
+        chosen = design.same_region_pool(units[placebo], units[~placebo], region_of)
+        out[d] = len(chosen) >= min_controls
+    return out
+
+
 #: the joint test's estimators and their batched placebo form (analysis.estimators.batched)
 BATCHED = {"twfe": "twfe_placebo", "event-study": "event_study_placebo",
            "sdid": "synthetic_did_placebo", "sc": "synthetic_control_placebo"}

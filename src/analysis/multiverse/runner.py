@@ -328,6 +328,9 @@ def _run_outcome(plan, outcome, candidates: list[Candidate], panel, executor, se
     units = next((d for d in donors.values() if d is not None), None)
     assign = (draw_assignments(pool, sizes, settings["placebo_draws"], seed, units) if joint_specs
               else np.zeros((0, 0), dtype=np.int16))
+    conditioned = None
+    if any(s.control_pool == "same_region" for s in joint_specs):
+        assign, conditioned = _same_region_draws(assign, pool, sizes, settings["placebo_draws"], seed, units)
 
     # tasks
     scattered = {key: executor.scatter(f) for key, f in built.items() if isinstance(f, pd.DataFrame)}
@@ -404,6 +407,7 @@ def _run_outcome(plan, outcome, candidates: list[Candidate], panel, executor, se
         "skipped_reasons": {str(k): int(v) for k, v in skipped.items()},
         "placebo_units": describe_construction(units), "placebo_pool_size": len(pool),
         "placebo_draws": int(assign.shape[0]),
+        "placebo_draws_conditioned": conditioned,
         "treated_cluster_sizes": sizes, "joint_seed": seed,
         "joint_estimators": list(settings["joint_estimators"]),
         "curves": {},
@@ -460,6 +464,25 @@ def _placebo_pool(donors: list[pd.DataFrame], columns: list[str]) -> list[str]:
         controls = set(d.loc[d["treated_group"] == 0, "kunta"])
         sets.append(controls & set(ok.index[ok]))
     return sorted(set.intersection(*sets)) if sets else []
+
+
+def _same_region_draws(assign, pool, sizes, n_draws, seed, units):
+    """Placebo draws whose same-region design is valid (at least ``MIN_COMPARISON_UNITS``
+    controls in the placebo units' maakunta, as the real design has): when some draw is not,
+    twice as many are drawn and the first ``n_draws`` valid ones kept. Returns the draws and
+    what was done (``None`` when every draw was valid)."""
+    from .placebo import MIN_COMPARISON_UNITS, valid_draws
+
+    region_of = units.drop_duplicates("kunta").set_index("kunta")["region"].to_dict()
+    ok = valid_draws(assign, pool, region_of)
+    if ok.all():
+        return assign, None
+    wider = draw_assignments(pool, sizes, 2 * n_draws, seed, units)
+    ok = valid_draws(wider, pool, region_of)
+    kept = wider[ok][:n_draws]
+    return kept, {"rule": f"placebo draws whose same-region pool would have fewer than {MIN_COMPARISON_UNITS} "
+                          "control municipalities are redrawn (the real design has such a pool)",
+                  "drawn": int(len(wider)), "valid": int(ok.sum()), "kept": int(len(kept))}
 
 
 def _treated_cluster_sizes(frame: pd.DataFrame | None) -> list[int]:
