@@ -339,3 +339,11 @@ def test_a_failing_or_dying_run_hands_its_neighbours_a_new_kernel(shared_kernel_
     assert not _alive(pid["a_ok"]) and not _alive(pid["e_ok"])  # no kernel outlives the runner
     executed = (build / "runs/_attempts/b_fails/notebook.ipynb").read_text()
     assert "failing on purpose" in executed and "RuntimeError" in executed
+
+
+def test_fresh_kernels_give_every_run_its_own_kernel(shared_kernel_project, capsys):
+    project = shared_kernel_project
+    plan_path = project["plan"]({"r1": {"x": 1}, "r2": {"x": 2}})
+    assert cli.main(["run", "--plan", str(plan_path), "--build-dir", str(project["build"]), "--panel",
+                     str(project["panel"]), "--fresh-kernels"]) == 0
+    assert _seen(project["build"], "r1")["pid"] != _seen(project["build"], "r2")["pid"]

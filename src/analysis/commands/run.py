@@ -22,6 +22,9 @@ def register(subparsers) -> None:
                         help="run ids to run (glob, or substring); repeatable")
     parser.add_argument("--jobs", "-j", type=int, default=1, metavar="N", help="parallel runs (default 1)")
     parser.add_argument("--force", action="store_true", help="rerun even if inputs are unchanged")
+    parser.add_argument("--fresh-kernels", action="store_true",
+                        help="start a new kernel for every run (default: each job keeps its kernel for "
+                             "its next run, reset in between; a new one after a failure)")
     parser.add_argument("--build-dir", metavar="DIR", help="build folder (default reports/_build)")
     parser.add_argument("--plan", metavar="FILE", help="plan file (default notebooks/runs.yaml)")
     parser.add_argument("--panel", metavar="FILE", help="panel parquet (default data/processed/panel.parquet)")
@@ -109,7 +112,8 @@ def main(args: argparse.Namespace) -> int:
         return 0
     try:
         outcomes = run_plan(entries, build_dir=args.build_dir, jobs=args.jobs, force=args.force,
-                            panel_path=args.panel, domains=lambda: default_domains(args.panel))
+                            panel_path=args.panel, domains=lambda: default_domains(args.panel),
+                            reuse_kernels=not args.fresh_kernels)
     except KeyboardInterrupt as exc:
         outcomes = getattr(exc, "outcomes", None) or []
         stopped = [o.run_id for o in outcomes if o.status == "interrupted"]

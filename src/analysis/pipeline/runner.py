@@ -310,10 +310,15 @@ def expected_seconds(task: dict) -> float:
 # ------------------------------------------------------------------------------------------
 # workers
 # ------------------------------------------------------------------------------------------
-def worker_environment(jobs: int) -> dict[str, str]:
+def worker_environment(jobs: int, reuse_kernels: bool = True) -> dict[str, str]:
     """Environment of the worker processes (inherited by their kernels): one BLAS/OpenMP thread
-    per process when several runs share the cores, unless the user set these variables."""
+    per process when several runs share the cores, unless the user set these variables; without
+    ``reuse_kernels`` a new kernel for every run."""
+    from .worker import REUSE_VARIABLE
+
     env = dict(os.environ)
+    if not reuse_kernels:
+        env[REUSE_VARIABLE] = "0"
     if jobs > 1:
         for name in THREAD_VARIABLES:
             env.setdefault(name, "1")
@@ -394,14 +399,14 @@ def _kill_group(pid: int) -> None:
 
 
 def _execute_parallel(todo: list[dict], jobs: int, kernel_name: str,
-                      finish: Callable[[dict, dict], None]) -> list[dict]:
+                      finish: Callable[[dict, dict], None], reuse_kernels: bool = True) -> list[dict]:
     """Run ``todo`` on ``jobs`` workers; on KeyboardInterrupt stop everything, record the
     interrupted runs and re-raise. Returns nothing useful; outcomes go through ``finish``."""
     pending: "queue.Queue[dict]" = queue.Queue()
     for task in todo:
         pending.put(task)
     done: "queue.Queue[tuple[dict, dict]]" = queue.Queue()
-    env = worker_environment(jobs)
+    env = worker_environment(jobs, reuse_kernels)
     workers = [_Worker(kernel_name, env) for _ in range(min(jobs, len(todo)))]
     stopping = threading.Event()
 
@@ -503,8 +508,12 @@ def run_plan(
     kernel_name: str = KERNEL_NAME,
     progress: bool = True,
     on_done: Callable[[RunOutcome], None] | None = None,
+    reuse_kernels: bool = True,
 ) -> list[RunOutcome]:
     """Validate, then execute the runs (``jobs`` in parallel); return one outcome per run.
+
+    Each job keeps its kernel for its next run (reset in between, :mod:`.kernel_state`; a new
+    kernel after a failure); ``reuse_kernels=False`` starts a new kernel for every run.
 
     ``domains`` may be a function returning them, called only when some run must execute.
     Raises :class:`InputError` (before writing anything) if any run's parameters are invalid or
@@ -551,7 +560,7 @@ def run_plan(
                 on_done(outcome)
 
         try:
-            _execute_parallel(todo, max(1, jobs), kernel_name, finish)
+            _execute_parallel(todo, max(1, jobs), kernel_name, finish, reuse_kernels)
         except KeyboardInterrupt as exc:
             for task in todo:
                 if task["run_id"] not in outcomes:
