@@ -55,9 +55,10 @@ def record_baseline() -> None:
 
 def reset(cwd: str) -> None:
     """Put the kernel back to its recorded baseline and change to ``cwd`` (the notebook's folder)."""
+    from IPython import get_ipython
+
     state = sys.modules[STATE_MODULE]
-    shell = get_ipython()  # noqa: F821  (defined in an IPython kernel)
-    shell.reset(new_session=True)
+    get_ipython().reset(new_session=True)
     os.chdir(cwd)
     os.environ.clear()
     os.environ.update(state.environ)
