@@ -114,11 +114,14 @@ class KernelSession:
         from jupyter_core.utils import run_sync
 
         if self.km is not None and not run_sync(self.km.is_alive)():
+            print(f"kuntakokeilu run: kernel {self.pid} has ended; starting a new one", file=sys.stderr)
             self.discard()
         if self.km is not None and self.runs:
             try:
                 self.execute(f"{_KERNEL_STATE}.reset({cwd!r})")
-            except KernelError:  # a kernel that cannot be reset is replaced
+            except KernelError as exc:  # a kernel that cannot be reset is replaced
+                print(f"kuntakokeilu run: kernel {self.pid} could not be reset ({exc}); starting a new one",
+                      file=sys.stderr)
                 self.discard()
         if self.km is None:
             manager = _kernel_manager_class()(kernel_name=self.kernel_name)
