@@ -298,3 +298,23 @@ def test_placebo_unit_attributes_by_codes_equal_grouped_path(problem):
         assert pu._unit_attributes_by_codes(df, "u", ("x", "y")) is None
         with pytest.raises(InputError):
             pu._unit_attributes(df, "u", ("x", "y"))
+
+
+@pytest.mark.parametrize("string_units", [False, True])
+def test_prepare_panel_codes_equal_pandas_factorize(string_units):
+    from analysis.estimators.did import _factorize
+
+    df = _generated_panel(6, string_units=string_units, shuffle=True)
+    df["cl"] = df["unit"].map(lambda u: hash(str(u)) % 9)
+    for col in ("unit", "year", "cl"):
+        codes, labels = _factorize(df[col])
+        ref_codes, ref_labels = pd.factorize(df[col], sort=True)
+        np.testing.assert_array_equal(codes, ref_codes)
+        pd.testing.assert_index_equal(labels, ref_labels)
+    design = prepare_panel(df, unit="unit", time="year", outcome="y", treated="d", cluster="unit")
+    ref_nested = bool((pd.Series(design.cluster_codes).groupby(design.unit_codes).nunique() <= 1).all())
+    assert design.units_nested_in_clusters == ref_nested
+    adopt = design.frame["unit"].map(design.adoption).to_numpy(dtype=float)
+    adopt = np.where(np.isnan(adopt), np.inf, adopt)
+    ref = pd.Series(adopt).groupby(design.cluster_codes).first().to_numpy()
+    np.testing.assert_array_equal(design.cluster_adoption, ref)

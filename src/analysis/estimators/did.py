@@ -106,14 +106,15 @@ class PanelDesign:
         """Adoption time per cluster (``inf`` = never treated)."""
         adopt = self.frame[self.unit].map(self.adoption).to_numpy(dtype=float)
         adopt = np.where(np.isnan(adopt), np.inf, adopt)
-        per = pd.Series(adopt).groupby(self.cluster_codes)
-        if (per.nunique() > 1).any():
+        _, first = np.unique(self.cluster_codes, return_index=True)
+        per_cluster = adopt[first]
+        if not np.array_equal(adopt, per_cluster[self.cluster_codes]):
             raise InputError(
                 f"units in the same cluster ({self.cluster!r}) have different adoption times; "
                 "randomization inference re-assigns whole clusters, so treatment must be "
                 "assigned at the cluster level"
             )
-        return per.first().to_numpy()
+        return per_cluster
 
     @property
     def n_treated_clusters(self) -> int:
@@ -176,12 +177,14 @@ def prepare_panel(
     )
     cluster_col = cluster or unit
     adoption = adoption_times(frame, unit=unit, time=time, treated=treated)
-    unit_codes, units = pd.factorize(frame[unit], sort=True)
-    time_codes, times = pd.factorize(frame[time], sort=True)
-    cluster_codes, clusters = pd.factorize(frame[cluster_col], sort=True)
+    unit_codes, units = _factorize(frame[unit])
+    time_codes, times = _factorize(frame[time])
+    cluster_codes, clusters = _factorize(frame[cluster_col])
     n_u, n_t = len(units), len(times)
     balanced = len(frame) == n_u * n_t
-    nested = bool((pd.Series(cluster_codes).groupby(unit_codes).nunique() <= 1).all())
+    # units nested in clusters: as many distinct (unit, cluster) pairs as units
+    pairs = np.asarray(unit_codes, dtype=np.int64) * max(len(clusters), 1) + np.asarray(cluster_codes)
+    nested = len(np.unique(pairs)) == n_u
     warnings = []
     if not nested:
         warnings.append(
@@ -202,6 +205,15 @@ def prepare_panel(
         weights=weights,
         weight_values=None if weights is None else frame[weights].to_numpy(dtype=float),
     )
+
+
+def _factorize(s: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """``pd.factorize(s, sort=True)``; by ``np.unique`` for plain numeric columns (the same codes
+    and labels, without pandas' per-call overhead)."""
+    if isinstance(s.dtype, np.dtype) and s.dtype.kind in "iu":
+        uniques, codes = np.unique(s.to_numpy(), return_inverse=True)
+        return codes.reshape(-1), pd.Index(uniques)
+    return pd.factorize(s, sort=True)
 
 
 def check_inference(inference: str, allowed: Sequence[str] = INFERENCE_METHODS) -> None:
