@@ -20,7 +20,7 @@ from scipy import stats
 
 from ..errors import InputError, choices_message
 from ..results import Design, EstimationResult
-from .panel_data import adoption_times, treated_units, validate_panel
+from .panel_data import _unit_time_codes, adoption_times, treated_units, validate_panel
 
 if TYPE_CHECKING:
     from ..inference.placebo_units import PlaceboUnits
@@ -213,6 +213,28 @@ def _shaped_placebo_draws(data, Y, controls, treated, T0, *, unit, cluster, reps
     return out, draws_
 
 
+def _outcome_matrix(core: pd.DataFrame, *, unit: str, time: str, outcome: str, treated: str):
+    """``(controls, treated units, periods, Y)`` of a validated panel (sorted by unit and time):
+    ``Y`` has the control units' rows first, then the treated units', each in label order, and
+    one column per period. A balanced panel is reshaped directly; otherwise the pivot names the
+    problem."""
+    codes = _unit_time_codes(core, unit, time)
+    if codes is not None and len(core) == codes[2] * codes[3]:
+        u, _, n_u, n_t, units, times, _ = codes
+        units = pd.Index(units)
+        is_treated = np.zeros(n_u, bool)
+        is_treated[u[core[treated].to_numpy() == 1]] = True
+        order = np.r_[np.flatnonzero(~is_treated), np.flatnonzero(is_treated)]
+        Y = core[outcome].to_numpy(float).reshape(n_u, n_t)[order]
+        return list(units[~is_treated]), list(units[is_treated]), np.asarray(times), Y
+    tr = list(treated_units(core, unit=unit, treated=treated))
+    W = core.pivot(index=unit, columns=time, values=outcome)
+    if W.isna().any().any():
+        raise InputError("synthetic DiD needs a balanced panel (every unit in every period)")
+    controls = [u for u in W.index if u not in tr]
+    return controls, tr, W.columns.to_numpy(), W.loc[controls + tr].to_numpy(float)
+
+
 def synthetic_did(
     data: pd.DataFrame,
     *,
@@ -252,15 +274,10 @@ def synthetic_did(
     if len(starts) > 1:
         raise InputError(f"synthetic DiD needs one adoption time (block design); found {sorted(starts)}")
     t0 = float(starts[0])
-    tr = list(treated_units(core, unit=unit, treated=treated))
-    W = core.pivot(index=unit, columns=time, values=outcome)
-    if W.isna().any().any():
-        raise InputError("synthetic DiD needs a balanced panel (every unit in every period)")
-    controls = [u for u in W.index if u not in tr]
+    controls, tr, times, Y = _outcome_matrix(core, unit=unit, time=time, outcome=outcome,
+                                             treated=treated)
     if len(controls) < 2:
         raise InputError("synthetic DiD needs at least 2 never-treated control units")
-    times = W.columns.to_numpy()
-    Y = W.loc[controls + tr].to_numpy(float)
     N0, T0 = len(controls), int(np.sum(times < t0))
     N1, T1 = len(tr), len(times) - T0
     if T0 < 2:
