@@ -331,3 +331,16 @@ def test_sdid_outcome_matrix_equals_pivot_on_real_panel(frames, model, outcome, 
     ref = sdid.synthetic_did(df, **KW, inference="placebo", reps=20)
     assert fast.params.equals(ref.params) and fast.std_errors.equals(ref.std_errors)
     assert fast.details == ref.details
+
+
+def test_sdid_placebo_fits_equal_sdid_tau_and_report_convergence(frames):
+    from analysis.estimators.sdid import placebo_fits, sdid_fit_weights, sdid_tau
+
+    Y, N0, T0 = _sdid_matrix(frames[REAL_CASES[1][:2]])
+    rng = np.random.default_rng(0)
+    rows = [rng.permutation(N0) for _ in range(4)]
+    fits = placebo_fits(Y, rows, 3, T0)
+    for r, est, ok in zip(rows, fits.estimates, fits.converged):
+        assert est == sdid_tau(Y[r], N0 - 3, T0)[0]
+        assert ok == sdid_fit_weights(Y[r], N0 - 3, T0).converged
+    assert fits.convergence()["draws"] == 4

@@ -189,6 +189,46 @@ def sdid_tau(Y, N0, T0, omega=None, lam=None, *, engine="compiled"):
     return float(wu @ Y @ wt), omega, lam
 
 
+@dataclass(frozen=True)
+class PlaceboFits:
+    """SDID estimates of placebo problems and whether each one's weights converged."""
+
+    estimates: np.ndarray
+    converged: np.ndarray  # per draw: both final Frank-Wolfe passes ended before the cap
+
+    @property
+    def n_not_converged(self) -> int:
+        return int((~self.converged).sum())
+
+    def convergence(self) -> dict:
+        return {"draws": int(len(self.converged)), "not_converged": self.n_not_converged,
+                "max_iter": MAX_ITER}
+
+    def warning(self) -> str | None:
+        if not self.n_not_converged:
+            return None
+        return (f"Frank-Wolfe weights of {self.n_not_converged} of {len(self.converged)} placebo "
+                f"fits stopped at the {MAX_ITER:,}-iteration cap (as R synthdid's would) before "
+                "the objective stopped decreasing")
+
+
+def placebo_fits(Y: np.ndarray, rows, n_treated: int, T0: int) -> PlaceboFits:
+    """The SDID estimate of each placebo problem ``Y[r]`` (``r`` in ``rows``: row indices,
+    controls first and the ``n_treated`` placebo-treated rows last), as :func:`sdid_tau`
+    computes it, with the convergence of every fit's weights (Algorithm 4 of Arkhangelsky et
+    al. 2021 solves one such problem per placebo draw)."""
+    rows = list(rows)
+    est = np.empty(len(rows))
+    ok = np.empty(len(rows), bool)
+    for b, r in enumerate(rows):
+        Yp = Y[r]
+        n0 = Yp.shape[0] - n_treated
+        w = sdid_fit_weights(Yp, n0, T0)
+        est[b] = sdid_tau(Yp, n0, T0, w.omega, w.lam)[0]
+        ok[b] = w.converged
+    return PlaceboFits(est, ok)
+
+
 def _shaped_placebo_draws(data, Y, controls, treated, T0, *, unit, cluster, reps, seed,
                           placebo_units):
     """SDID estimates with treatment re-assigned to placebo units shaped like the treated
@@ -205,12 +245,9 @@ def _shaped_placebo_draws(data, Y, controls, treated, T0, *, unit, cluster, reps
                                 reps=reps, seed=seed, placebo_units=placebo_units,
                                 enumerate_if_feasible=False)
     pos = pd.Index(controls).get_indexer(draws_.units)
-    out = np.empty(draws_.n_draws)
-    for b, members in enumerate(draws_.members):
-        placebo = pos[members]
-        rest = np.setdiff1d(np.arange(N0), placebo)
-        out[b] = sdid_tau(Y[np.concatenate([rest, placebo])], N0 - N1, T0)[0]
-    return out, draws_
+    rows = (np.concatenate([np.setdiff1d(np.arange(N0), pos[members]), pos[members]])
+            for members in draws_.members)
+    return placebo_fits(Y, rows, N1, T0), draws_
 
 
 def _outcome_matrix(core: pd.DataFrame, *, unit: str, time: str, outcome: str, treated: str):
@@ -293,19 +330,16 @@ def synthetic_did(
         if N0 <= N1:
             raise InputError("placebo SE needs more control units than treated units")
         if placebo_units is None:
-            draws = np.empty(reps)
-            for b in range(reps):
-                perm = rng.permutation(N0)
-                Yp = Y[:N0][perm]
-                draws[b] = sdid_tau(Yp, N0 - N1, T0)[0]
+            fits = placebo_fits(Y, (rng.permutation(N0) for _ in range(reps)), N1, T0)
             shape_text = f"{N1} control unit(s)"
         else:
-            draws, shaped = _shaped_placebo_draws(data, Y, controls, tr, T0, unit=unit,
+            fits, shaped = _shaped_placebo_draws(data, Y, controls, tr, T0, unit=unit,
                                                   cluster=cluster, reps=reps, seed=seed,
                                                   placebo_units=placebo_units)
-            reps = len(draws)
             shape_text = (f"groups of control units shaped like the treated clusters (sizes "
                           f"{list(shaped.sizes)}, {placebo_units.construction})")
+        draws = fits.estimates
+        reps = len(draws)
         se = float(np.sqrt((reps - 1) / reps) * np.std(draws, ddof=1))
         if reps < 200:
             warnings.append(f"placebo standard error from only {reps} assignments; use at least 200")
@@ -313,6 +347,8 @@ def synthetic_did(
             f"{N1} treated unit(s): placebo standard error (Arkhangelsky et al. 2021, Algorithm 4) "
             f"from {reps} placebo assignments of {shape_text}; assumes homoskedastic "
             "errors across units")
+        if fits.warning():
+            warnings.append(fits.warning())
     elif inference == "jackknife":
         if N1 < 2:
             raise InputError("jackknife SE is undefined with one treated unit; use inference='placebo'")
@@ -361,6 +397,8 @@ def synthetic_did(
         warnings.append(not_converged)
     if draws is not None:
         details["replicates"] = np.asarray(draws).tolist()
+    if inference == "placebo":
+        details["placebo_convergence"] = fits.convergence()
     if placebo_units is not None and inference == "placebo":
         details["placebo_units"] = shaped.to_dict()
     design = Design(
