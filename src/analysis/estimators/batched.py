@@ -195,8 +195,9 @@ def synthetic_did_placebo(data: pd.DataFrame, *, unit: str, time: str, outcome: 
                           adoption_time: float, included=None,
                           cube: PanelCube | None = None) -> np.ndarray:
     """``synthetic_did``'s ``att`` on each placebo frame (Arkhangelsky et al. 2021): unit and
-    time weights re-solved on every frame (:func:`analysis.estimators.sdid.sdid_tau`)."""
-    from .sdid import sdid_tau
+    time weights re-solved on every frame (:func:`analysis.estimators.sdid.placebo_fits`, the
+    solver of the estimator's own placebo standard error)."""
+    from .sdid import placebo_fits
 
     cube = cube or PanelCube.from_frame(data, unit=unit, time=time, outcome=outcome)
     P, S = _membership(cube, placebo, included)
@@ -205,12 +206,14 @@ def synthetic_did_placebo(data: pd.DataFrame, *, unit: str, time: str, outcome: 
     if t0 < 2:
         raise InputError("synthetic DiD needs at least 2 pre-treatment periods")
     C = S & ~P
+    if (C.sum(axis=1) < 2).any():
+        raise InputError("synthetic DiD needs at least 2 control units in every placebo frame")
+    n_treated = P.sum(axis=1)
     out = np.empty(len(P))
-    for d in range(len(P)):
-        controls, treated = np.flatnonzero(C[d]), np.flatnonzero(P[d])
-        if len(controls) < 2:
-            raise InputError("synthetic DiD needs at least 2 control units in every placebo frame")
-        out[d] = sdid_tau(Y[np.r_[controls, treated]], len(controls), t0)[0]
+    for k in np.unique(n_treated):  # placebo_fits takes one number of treated units at a time
+        at = np.flatnonzero(n_treated == k)
+        rows = (np.r_[np.flatnonzero(C[d]), np.flatnonzero(P[d])] for d in at)
+        out[at] = placebo_fits(Y, rows, int(k), t0).estimates
     return out
 
 
