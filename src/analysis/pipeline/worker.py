@@ -86,7 +86,8 @@ _KERNEL_STATE = "__import__('analysis.pipeline.kernel_state', fromlist=['reset']
 
 
 class KernelError(RuntimeError):
-    """The kernel could not be started or reset (the run fails; the next one gets a new kernel)."""
+    """The kernel did not run the runner's own code (baseline or reset): it is replaced by a new
+    kernel; a run fails only if a new kernel cannot record its baseline either."""
 
 
 class KernelSession:
