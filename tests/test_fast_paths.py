@@ -344,3 +344,32 @@ def test_sdid_placebo_fits_equal_sdid_tau_and_report_convergence(frames):
         assert est == sdid_tau(Y[r], N0 - 3, T0)[0]
         assert ok == sdid_fit_weights(Y[r], N0 - 3, T0).converged
     assert fits.convergence()["draws"] == 4
+
+
+@pytest.mark.parametrize("model,outcome,covariates", REAL_CASES)
+def test_code_paths_equal_grouped_paths_on_real_panel(frames, model, outcome, covariates):
+    """Validation, adoption times, placebo-unit attributes and design codes on the real frames
+    (string labels) and on their integer-coded copies (as the size simulation passes them)."""
+    from analysis.estimators import panel_data
+    from analysis.estimators.did import _factorize
+    from analysis.inference import placebo_units as pu
+
+    df = frames[(model, outcome)].copy()
+    df.attrs = {}
+    coded = df.assign(kunta=pd.factorize(df["kunta"], sort=True)[0],
+                      cluster=pd.factorize(df["cluster"], sort=True)[0])
+    for data in (df, coded, coded.sample(frac=1, random_state=0)):
+        kw = dict(unit="kunta", time="year", treated="treated")
+        pd.testing.assert_series_equal(panel_data.adoption_times(data, **kw),
+                                       panel_data._adoption_grouped(data, **kw))
+        got = panel_data.validate_panel(data, outcome="outcome", cluster="cluster", **kw)
+        ref = data[["kunta", "year", "outcome", "treated", "cluster"]].sort_values(
+            ["kunta", "year"], kind="mergesort").reset_index(drop=True)
+        pd.testing.assert_frame_equal(got, ref)
+        for col in ("kunta", "year", "cluster"):
+            codes, labels = _factorize(data[col])
+            ref_codes, ref_labels = pd.factorize(data[col], sort=True)
+            np.testing.assert_array_equal(codes, ref_codes)
+            pd.testing.assert_index_equal(labels, ref_labels)
+        attrs = pu._unit_attributes(data, "kunta", ("x", "y"))
+        pd.testing.assert_frame_equal(attrs, data.groupby("kunta", sort=True)[["x", "y"]].first())
