@@ -38,6 +38,10 @@ $(STAMP): pyproject.toml uv.lock
 	@$(BIN)/uv sync --frozen --inexact --extra dev --compile-bytecode
 	@echo ">> setup 4/4: registering Jupyter kernel '$(KERNEL)'"
 	@$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python (kuntakokeilu)" >/dev/null
+	@# numba compiles the solvers' kernels once into its on-disk cache (~10 s), so that parallel
+	@# runs and test workers load them instead of each compiling them again
+	@echo ">> setup: compiling the estimators' numba kernels (first time: ~10 s)"
+	@$(BIN)/python -c "from analysis.estimators._compiled import warm; warm()"
 	@touch $(STAMP)
 	@echo ">> setup: done ($(BIN)/python, $(BIN)/kuntakokeilu)"
 
