@@ -5,8 +5,12 @@ the vectorised algebra follows Roodman, MacKinnon, Nielsen & Webb (2019), "Fast 
 Bootstrap inference in Stata using boottest", Stata Journal 19(1).
 
 The model is OLS ``y = X b + u`` *after* partialling out absorbed fixed effects (Frisch-Waugh-
-Lovell: the bootstrap on the partialled data equals the bootstrap of the full model, because the
-effects are in both the restricted and unrestricted model). For a null ``b_k = b0`` the
+Lovell). The bootstrap coefficients equal those of the full model; the bootstrap residuals, and so
+the bootstrap standard errors, equal the full model's only for effects nested in the clusters
+(unit effects within municipality clusters). Period effects are not nested: the full model would
+also absorb the period means of ``v_g u_r``, the partialled bootstrap keeps them. The difference is
+small (simulated 20-cluster two-way panel: p 0.321 partialled vs 0.325 with period dummies as
+regressors; interval [-0.491, 2.493] vs [-0.480, 2.529]) but the two are not identical. For a null ``b_k = b0`` the
 restricted residuals are ``u_r(b0) = M_{X_-k} (y - b0 x_k)``, linear in ``b0``. Bootstrap samples
 ``y* = X_-k g_r + b0 x_k + v_g u_r`` with one weight ``v_g`` per cluster. With ``a`` the k-th row
 of ``(X'X)^-1 X'``, every bootstrap numerator and CR1 cluster score is a linear function of the
