@@ -1,9 +1,10 @@
 """The joint test holds its size on placebo data: on the real panel without the pilot
 municipalities, with pseudo-treated units shaped like the pilot units (no effect by
-construction), it rejects at 5% about 5% of the time. The curve holds the default joint
-estimators (TWFE, the event-study average, SDID) on the default and the same_region pool, whose
-comparison units are rebuilt around the pseudo-treated units and around every placebo draw's
-units."""
+construction), it rejects at 5% about 5% of the time. The curves hold the default joint
+estimators: TWFE, the event-study average and SDID on the default and the same_region pool of
+integrated_welfare's layout; synthetic control and TWFE on the matched pool of
+education_services' one unit. Restricted pools are rebuilt around the pseudo-treated units and
+around every placebo draw's units."""
 from __future__ import annotations
 
 import numpy as np
@@ -59,3 +60,44 @@ def test_joint_test_rejects_about_five_percent_under_the_null(panel):
         rate = n / REPLICATIONS
         # 5% +- 3 Monte Carlo SEs (sqrt(.05 * .95 / 200) = 0.015)
         assert 0.005 <= rate <= 0.095, (stat, rate)
+
+
+#: one treated unit of 3 municipalities (education_services): synthetic control and TWFE on the
+#: matched pool, rebuilt around the pseudo-treated and around every draw's placebo units
+ONE_UNIT_SPECS = [("sc", "matched"), ("twfe", "matched")]
+ONE_UNIT_DRAWS = 19
+
+
+@pytest.mark.slow
+def test_joint_test_with_synthetic_control_rejects_about_five_percent_under_the_null(panel):
+    outcome = "education_culture_costs_eur_per_capita"
+    key = ("education_services", outcome, "default", 2010, 2016, (), "exclude")
+    full = build_frame(panel, key)[0]
+    sizes = _treated_cluster_sizes(full)
+    donor = full[full["treated_group"] == 0]  # the pilots leave
+    pool = sorted(donor["kunta"].unique())
+    sp = SpecPanel(donor, donor, pool, outcome)
+    pseudo = draw_assignments(pool, sizes, REPLICATIONS, seed=12, units=donor)
+    rng = np.random.default_rng(7)
+    rejections = 0
+    n = len(pseudo)  # every placebo group when there are fewer than REPLICATIONS (197 here)
+    for r in range(n):
+        treated = pseudo[r] > 0
+        rest = [p for p, t in zip(pool, treated) if not t]
+        draws = np.zeros((ONE_UNIT_DRAWS, len(pool)), dtype=np.int16)
+        candidates = draw_assignments(rest, sizes, 4 * ONE_UNIT_DRAWS, seed=2000 + r, units=donor)
+        draws[:, ~treated] = candidates[rng.choice(len(candidates), ONE_UNIT_DRAWS, replace=False)]
+        columns = []
+        for est, control_pool in ONE_UNIT_SPECS:
+            obs_units = restricted_comparisons(control_pool, sp, donor, outcome, pseudo[r:r + 1])
+            world = donor[donor["kunta"].isin(rest)]
+            wp = SpecPanel(world, world, rest, outcome)
+            draw_units = restricted_comparisons(control_pool, wp, world, outcome, draws[:, ~treated])
+            observed = placebo_estimates(est, sp, pseudo[r:r + 1], obs_units)
+            columns.append(np.r_[observed, placebo_estimates(est, wp, draws[:, ~treated], draw_units)])
+        out = joint_test(np.column_stack(columns), alpha=0.05)
+        rejections += out["statistics"]["median_estimate"]["p_value"] <= 0.05
+    rate = rejections / n
+    print({"median_estimate": rate, "replications": n})
+    # under the null P(p <= .05) = 1/20 with 19 draws; +- 3 Monte Carlo SEs (0.015)
+    assert 0.005 <= rate <= 0.095, rate
