@@ -92,7 +92,8 @@ def _wls_reference(f, estimator, covariates, weights):
 
 @pytest.mark.parametrize("covariates", [(), ("x1",)])
 @pytest.mark.parametrize("estimator", ["twfe", "event-study"])
-def test_weighted_regressions_equal_weighted_least_squares(estimator, covariates):
+def test_weighted_regressions_equal_weighted_least_squares_and_the_weighted_estimators(
+        estimator, covariates):
     data = _panel(n_units=20).drop(index=[5, 77]).reset_index(drop=True)
     units = sorted(data["kunta"].unique())
     P, S = _draws(units, n_draws=3, n_excluded=3)
@@ -102,26 +103,14 @@ def test_weighted_regressions_equal_weighted_least_squares(estimator, covariates
     unweighted = fn(data, unit="kunta", time="year", outcome="y", placebo=P, included=S,
                     adoption_time=ADOPTION, covariates=covariates)
     for d in range(len(P)):
-        want = _wls_reference(_frame(data, units, P, S, d), estimator, covariates, "pop")
-        assert got[d] == pytest.approx(want, rel=1e-8, abs=1e-8)
-    assert not np.allclose(got, unweighted)
-
-
-@pytest.mark.parametrize("covariates", [(), ("x1",)])
-@pytest.mark.parametrize("estimator", ["twfe", "event-study"])
-def test_weighted_regressions_equal_the_weighted_estimators(estimator, covariates):
-    data = _panel(n_units=20).drop(index=[5, 77]).reset_index(drop=True)
-    units = sorted(data["kunta"].unique())
-    P, S = _draws(units, n_draws=3, n_excluded=3)
-    fn = batched.twfe_placebo if estimator == "twfe" else batched.event_study_placebo
-    got = fn(data, unit="kunta", time="year", outcome="y", placebo=P, included=S,
-             adoption_time=ADOPTION, covariates=covariates, weights="pop")
-    for d in range(len(P)):
         f = _frame(data, units, P, S, d)
+        want = _wls_reference(f, estimator, covariates, "pop")
+        assert got[d] == pytest.approx(want, rel=1e-8, abs=1e-8)
         kw = dict(unit="kunta", time="year", outcome="y", treated="treated",
                   covariates=list(covariates), cluster="cluster", weights="pop")
-        want = (twfe_did(f, **kw) if estimator == "twfe" else event_study(f, **kw)).params["att"]
-        assert got[d] == pytest.approx(want, rel=1e-9, abs=1e-9)
+        fit = twfe_did(f, **kw) if estimator == "twfe" else event_study(f, **kw)
+        assert got[d] == pytest.approx(fit.params["att"], rel=1e-9, abs=1e-9)
+    assert not np.allclose(got, unweighted)
 
 
 def test_synthetic_did_equals_the_estimator():
