@@ -113,29 +113,20 @@ def test_weighted_regressions_equal_weighted_least_squares_and_the_weighted_esti
     assert not np.allclose(got, unweighted)
 
 
-def test_synthetic_did_equals_the_estimator():
-    data = _panel(n_units=25, years=range(2010, 2017))
+@pytest.mark.parametrize("placebo_form, estimator, n_units, draws", [
+    (batched.synthetic_did_placebo, synthetic_did, 25, dict(n_excluded=4)),
+    (batched.synthetic_control_placebo, synthetic_control, 12, dict(n_placebo=2, n_excluded=2)),
+], ids=["sdid", "sc"])
+def test_weight_solving_estimators_equal_the_estimator(placebo_form, estimator, n_units, draws):
+    data = _panel(n_units=n_units, years=range(2010, 2017))
     units = sorted(data["kunta"].unique())
-    P, S = _draws(units, n_draws=3, n_excluded=4)
-    got = batched.synthetic_did_placebo(data, unit="kunta", time="year", outcome="y", placebo=P,
-                                        included=S, adoption_time=ADOPTION)
+    P, S = _draws(units, n_draws=3, **draws)
+    got = placebo_form(data, unit="kunta", time="year", outcome="y", placebo=P, included=S,
+                       adoption_time=ADOPTION)
     for d in range(len(P)):
         f = _frame(data, units, P, S, d)
-        want = synthetic_did(f, unit="kunta", time="year", outcome="y", treated="treated",
-                             inference="none").params["att"]
-        assert got[d] == pytest.approx(want, rel=1e-9, abs=1e-9)
-
-
-def test_synthetic_control_equals_the_estimator():
-    data = _panel(n_units=12, years=range(2010, 2017))
-    units = sorted(data["kunta"].unique())
-    P, S = _draws(units, n_draws=3, n_placebo=2, n_excluded=2)
-    got = batched.synthetic_control_placebo(data, unit="kunta", time="year", outcome="y",
-                                            placebo=P, included=S, adoption_time=ADOPTION)
-    for d in range(len(P)):
-        f = _frame(data, units, P, S, d)
-        want = synthetic_control(f, unit="kunta", time="year", outcome="y", treated="treated",
-                                 inference="none").params["att"]
+        want = estimator(f, unit="kunta", time="year", outcome="y", treated="treated",
+                         inference="none").params["att"]
         assert got[d] == pytest.approx(want, rel=1e-9, abs=1e-9)
 
 
