@@ -13,6 +13,17 @@ class DataIntegrityError(InputError):
     """A raw data file does not match its recorded checksum or expected structure."""
 
 
+def require_columns(data, columns) -> None:
+    """Raise :class:`InputError` naming every column of ``columns`` (``None`` skipped) that
+    ``data`` lacks, with the columns it has."""
+    missing = [c for c in columns if c is not None and c not in data.columns]
+    if missing:
+        raise InputError(
+            f"column(s) {', '.join(repr(c) for c in missing)} not in the data; "
+            f"available columns: {', '.join(map(str, data.columns))}"
+        )
+
+
 def choices_message(what: str, value: object, valid) -> str:
     """Standard wording: ``unknown model 'x'; valid choices: a, b, c``."""
     valid = sorted(str(v) for v in valid)

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 
-from .errors import InputError, choices_message
+from .errors import InputError, choices_message, require_columns
 from .inference.placebo_units import PlaceboUnits, draw_placebo_units
 
 ESTIMATORS = ("did",)
@@ -119,9 +119,7 @@ def minimum_detectable_effect(
         raise InputError("placebo_units needs cluster_sizes (units per treated unit)")
     if not (0 < power < 1 and 0 < alpha < 1):
         raise InputError("power and alpha must be in (0, 1)")
-    for c in (unit, time, outcome, cluster):
-        if c is not None and c not in panel_frame.columns:
-            raise InputError(f"column {c!r} not in the data; available: {', '.join(map(str, panel_frame.columns))}")
+    require_columns(panel_frame, (unit, time, outcome, cluster))
     pre_years, post_years = list(pre_years), list(post_years)
     if set(pre_years) & set(post_years):
         raise InputError("pre_years and post_years overlap")

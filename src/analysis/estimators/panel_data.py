@@ -6,21 +6,12 @@ and treated units without a pre-period give the same clear :class:`InputError`.
 """
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError
-
-
-def _require_columns(data: pd.DataFrame, columns: Iterable[str | None]) -> None:
-    missing = [c for c in columns if c is not None and c not in data.columns]
-    if missing:
-        raise InputError(
-            f"column(s) {', '.join(repr(c) for c in missing)} not in the data; "
-            f"available columns: {', '.join(map(str, data.columns))}"
-        )
+from ..errors import InputError, require_columns
 
 
 def _require_numeric(data: pd.DataFrame, column: str, role: str) -> None:
@@ -61,7 +52,7 @@ def validate_panel(
         data = data.copy(deep=False)
         data.attrs = {}
     covariates = list(covariates or ())
-    _require_columns(data, [unit, time, outcome, treated, cluster, weights, *covariates])
+    require_columns(data, [unit, time, outcome, treated, cluster, weights, *covariates])
     if data.empty:
         raise InputError("the data have no rows")
     _require_numeric(data, outcome, "outcome")

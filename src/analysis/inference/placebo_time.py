@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..errors import InputError
+from ..errors import InputError, require_columns
 from ..results import EstimationResult
 from .placebo_units import PlaceboUnits
 
@@ -35,10 +35,7 @@ def placebo_adoption_year(
     """TWFE DiD of the real treated units with a fake adoption time inside the pre-period."""
     from ..estimators.did import twfe_did
 
-    for c in (unit, time, outcome, cluster, treated_group):
-        if c not in frame.columns:
-            raise InputError(f"column {c!r} not in the data; available: "
-                             f"{', '.join(map(str, frame.columns))}")
+    require_columns(frame, (unit, time, outcome, cluster, treated_group))
     pre = frame[frame[time] < before]
     times = sorted(pre[time].unique())
     if not any(t < fake_adoption for t in times) or not any(t >= fake_adoption for t in times):

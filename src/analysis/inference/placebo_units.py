@@ -38,7 +38,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError, choices_message
+from ..errors import InputError, choices_message, require_columns
 from ..study import PLACEBO_CONSTRUCTIONS
 
 #: enumeration is attempted only when the count of candidate tuples is at most this
@@ -138,10 +138,7 @@ class PlaceboDraws:
 
 def treated_layout(frame: pd.DataFrame, *, unit: str, cluster: str, treated_group: str) -> tuple[int, ...]:
     """Sizes (units per cluster) of the treated clusters, largest first."""
-    for c in (unit, cluster, treated_group):
-        if c not in frame.columns:
-            raise InputError(f"column {c!r} not in the data; available: "
-                             f"{', '.join(map(str, frame.columns))}")
+    require_columns(frame, (unit, cluster, treated_group))
     units = frame.drop_duplicates(unit)
     tr = units[units[treated_group].astype(float) > 0]
     if tr.empty:

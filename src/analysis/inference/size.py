@@ -44,7 +44,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError, choices_message
+from ..errors import InputError, choices_message, require_columns
 from .placebo_units import PlaceboUnits, draw_placebo_units, treated_layout
 
 SIZE_METHODS = ("cluster", "wild", "ri", "ri_scattered", "placebo")
@@ -123,10 +123,7 @@ def size_simulation(
         raise InputError(choices_message("size method", bad[0], SIZE_METHODS))
     if draws < 20:
         raise InputError(f"size simulation needs at least 20 draws, got {draws}")
-    for c in (unit, time, outcome, cluster, treated_group):
-        if c not in frame.columns:
-            raise InputError(f"column {c!r} not in the data; available: "
-                             f"{', '.join(map(str, frame.columns))}")
+    require_columns(frame, (unit, time, outcome, cluster, treated_group))
     layout = tuple(int(s) for s in (sizes if sizes is not None else
                                     treated_layout(frame, unit=unit, cluster=cluster,
                                                    treated_group=treated_group)))
