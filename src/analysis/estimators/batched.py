@@ -34,7 +34,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError
+from ..errors import InputError, require_columns
 
 
 @dataclass(frozen=True)
@@ -52,10 +52,7 @@ class PanelCube:
                    covariates: Sequence[str] = (), weights: str | None = None) -> "PanelCube":
         covariates = list(covariates or ())
         need = [unit, time, outcome, *covariates] + ([weights] if weights else [])
-        missing = [c for c in need if c not in data.columns]
-        if missing:
-            raise InputError(f"column {missing[0]!r} is not in the data; columns: "
-                             f"{', '.join(map(str, data.columns))}")
+        require_columns(data, need)
         if data.duplicated([unit, time]).any():
             raise InputError(f"duplicate ({unit}, {time}) rows")
         rows = data.dropna(subset=[outcome, *covariates] + ([weights] if weights else []))
