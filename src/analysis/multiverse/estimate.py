@@ -14,7 +14,6 @@ with that reason.
 """
 from __future__ import annotations
 
-import importlib
 import math
 from typing import Any
 
@@ -65,15 +64,9 @@ def weight_column(spec: Specification) -> str | None:
 
 def _placebo_units_for(method: str) -> str | None:
     """Placebo units shaped like the pilot units wherever the method's inference draws them."""
-    import inspect
+    from ..spec import supports_placebo_units
 
-    from ..spec import PLACEBO_UNIT_METHODS, placebo_units_available
-
-    if method not in PLACEBO_UNIT_METHODS or not placebo_units_available():
-        return None
-    module, func, _ = FUNCTIONS[method]
-    fn = getattr(importlib.import_module(module), func)
-    return "nearest" if "placebo_units" in inspect.signature(fn).parameters else None
+    return "nearest" if supports_placebo_units(method) else None
 
 
 class EstimateCall:
