@@ -32,17 +32,12 @@ def group_demean(M: np.ndarray, codes: np.ndarray, n_groups: int,
                  weights: np.ndarray | None = None) -> np.ndarray:
     """Columns of ``M`` minus their group means (``codes`` in ``0..n_groups-1``); with
     ``weights``, minus their weighted group means."""
-    if weights is None:
-        counts = np.bincount(codes, minlength=n_groups)
-        sums = np.empty((n_groups, M.shape[1]))
-        for j in range(M.shape[1]):
-            sums[:, j] = np.bincount(codes, weights=M[:, j], minlength=n_groups)
-        return M - (sums / np.maximum(counts, 1)[:, None])[codes]
     totals = np.bincount(codes, weights=weights, minlength=n_groups)
     sums = np.empty((n_groups, M.shape[1]))
     for j in range(M.shape[1]):
-        sums[:, j] = np.bincount(codes, weights=M[:, j] * weights, minlength=n_groups)
-    return M - (sums / np.where(totals > 0, totals, 1.0)[:, None])[codes]
+        column = M[:, j] if weights is None else M[:, j] * weights
+        sums[:, j] = np.bincount(codes, weights=column, minlength=n_groups)
+    return M - (sums / np.where(totals > 0, totals, 1)[:, None])[codes]
 
 
 class WithinTransform:
