@@ -23,7 +23,7 @@ def _panel(n_units=40, years=range(2010, 2019), seed=1, covariate=True):
         a = rng.normal(100, 10)
         for t in years:
             rows.append({"kunta": f"{i:03d}", "year": t, "y": a + 2 * (t - 2010) + rng.normal(0, 3),
-                         "x1": rng.normal(0, 1)})
+                         "x1": rng.normal(0, 1), "x": 10.0 * (i % 8), "y_coord": 10.0 * (i // 8)})
     f = pd.DataFrame(rows)
     treated_units = {"000": "u1", "001": "u1", "002": "u2"}
     f["treated_group"] = f["kunta"].isin(treated_units).astype(int)
@@ -31,6 +31,23 @@ def _panel(n_units=40, years=range(2010, 2019), seed=1, covariate=True):
     f["cluster"] = f["kunta"].map(treated_units).fillna(f["kunta"])
     f["y"] += 5 * f["treated"]
     return f
+
+
+def test_placebo_assignments_need_shaped_units():
+    """The joint test draws only placebo units shaped like the pilot units: without centroids
+    there is no scattered fallback, the draw names the missing columns."""
+    donor = _panel()
+    pool = sorted(donor.loc[donor["treated_group"] == 0, "kunta"].unique())
+    with pytest.raises(InputError, match="'y'"):
+        draw_assignments(pool, [2, 1], 4, seed=3, units=donor.drop(columns=["y"]))
+    units = donor.rename(columns={"y": "outcome", "y_coord": "y"})
+    assign = draw_assignments(pool, [2, 1], 20, seed=3, units=units)
+    xy = units.drop_duplicates("kunta").set_index("kunta").loc[pool, ["x", "y"]].to_numpy()
+    for row in assign:
+        members = np.flatnonzero(row == 1)
+        assert len(members) == 2 and (row == 2).sum() == 1
+        # the two-municipality placebo unit is a pair of neighbours on the 10 km grid
+        assert np.hypot(*(xy[members[0]] - xy[members[1]])) <= 10 * np.sqrt(2) + 1e-9
 
 
 @pytest.mark.parametrize("covariates", [(), ("x1",)])
@@ -42,7 +59,7 @@ def test_placebo_estimates_equal_the_estimators(estimator, covariates, restricte
     if restricted:  # a smaller control pool: placebo units come from the donor frame
         frame = donor[donor["treated_group"].eq(1) | donor["kunta"].isin([f"{i:03d}" for i in range(3, 20)])]
     pool = sorted(donor.loc[donor["treated_group"] == 0, "kunta"].unique())
-    assign = draw_assignments(pool, [2, 1], 4, seed=3)
+    assign = draw_assignments(pool, [2, 1], 4, seed=3, units=donor.rename(columns={"y": "outcome", "y_coord": "y"}))
     panel = SpecPanel(frame, donor, pool, "y", covariates)
     got = placebo_estimates(estimator, panel, assign)
     for d in range(len(assign)):

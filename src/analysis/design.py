@@ -26,7 +26,7 @@ from .municipalities import DIVISION_YEAR, aland_codes, codes, municipality_key
 from .outcomes import model_outcomes
 from .panel import year_runs
 
-from .study import ADOPTION_YEAR, CONTROL_POOLS, REFERENCE_YEAR  # noqa: F401 (re-exported)
+from .study import ADOPTION_YEAR, CONTROL_POOLS, MATCHED_CONTROLS, REFERENCE_YEAR  # noqa: F401 (re-exported)
 
 #: how the design treats municipalities whose outcome series breaks inside the window
 BREAK_HANDLING = ("exclude", "keep")
@@ -134,36 +134,6 @@ def same_region_pool(treated, candidates, region_of) -> list[str]:
     return [c for c in candidates if region_of[c] in regions]
 
 
-def matched_controls(design: ComparisonDesign, panel: pd.DataFrame, outcome: str,
-                     n_neighbours: int = 5, pre_years=range(2010, 2015)) -> ComparisonDesign:
-    """Nearest-neighbour controls: for every treated municipality the ``n_neighbours`` controls
-    closest in (standardised) pre-period mean of ``outcome`` and log population; union of them.
-    Deterministic (ties broken by code)."""
-    if outcome not in panel.columns:
-        raise InputError(choices_message("outcome column", outcome, panel.columns))
-    pre = panel[panel["year"].isin(list(pre_years))]
-    feats = pre.groupby("kunta").agg(y=(outcome, "mean"), pop=("population", "mean"))
-    feats["pop"] = np.log(feats["pop"])
-    feats = feats.dropna()
-    z = (feats - feats.mean()) / feats.std(ddof=0)
-    pool = [c for c in design.control_municipalities if c in z.index]
-    chosen: set[str] = set()
-    for t in design.treated_municipalities:
-        if t not in z.index:
-            continue
-        d = ((z.loc[pool] - z.loc[t]) ** 2).sum(axis=1)
-        d = d.reset_index().rename(columns={0: "d"}).sort_values(["d", "kunta"])
-        chosen.update(d["kunta"].head(n_neighbours))
-    keep = sorted(chosen)
-    excluded = dict(design.excluded)
-    for c in design.control_municipalities:
-        if c not in chosen:
-            excluded[c] = f"not among the {n_neighbours} nearest neighbours on pre-period {outcome} and size"
-    cluster = {k: v for k, v in design.cluster.items() if k in chosen or k in design.treated_municipalities}
-    return ComparisonDesign(design.model, design.division_year, design.treated_units,
-                            design.treated_municipalities, keep, excluded, cluster, "matched")
-
-
 def post_years(model: str) -> list[int]:
     """Pilot years counted as treated: 2015+ (kela_cooperation: 2015-2016 only)."""
     m = model_outcomes(model)
@@ -226,7 +196,7 @@ def _break_text(row: dict) -> str:
 
 
 def design_for(panel: pd.DataFrame, model: str, outcome: str | None = None, *, control_pool: str = "default",
-               years=None, breaks: str = "exclude", n_matched: int = 5, balanced: bool = True,
+               years=None, breaks: str = "exclude", n_matched: int = MATCHED_CONTROLS, balanced: bool = True,
                covariates=(), division_year: int = DIVISION_YEAR) -> ComparisonDesign:
     """The comparison design of ``model`` for one ``outcome`` (default: the model's headline
     outcome) and control pool (:data:`analysis.study.CONTROL_POOLS`).
@@ -370,7 +340,7 @@ def placebo_geography(panel: pd.DataFrame | None = None, division_year: int = DI
 
 def analysis_frame(panel: pd.DataFrame, model: str, outcome: str | None = None, *,
                    control_pool: str = "default", covariates=(), years=None, breaks: str = "exclude",
-                   n_matched: int = 5, balanced: bool = True, keep_other_pilots: bool = False,
+                   n_matched: int = MATCHED_CONTROLS, balanced: bool = True, keep_other_pilots: bool = False,
                    design: ComparisonDesign | None = None, dropna: bool = True,
                    start_year: int | None = None, end_year: int | None = None) -> pd.DataFrame:
     """Long frame for estimators, one function for every control pool.

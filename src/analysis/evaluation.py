@@ -22,7 +22,6 @@ at the unit level; with one treated unit only placebo-based inference.
 """
 from __future__ import annotations
 
-import inspect
 import json
 import math
 from dataclasses import dataclass
@@ -35,7 +34,7 @@ from . import atomic, registry
 from .errors import InputError, choices_message
 from .spec import EstimateSpec, headline_numbers, supports_placebo_units
 from .study import (
-    ADOPTION_YEAR, ESTIMATORS, INFERENCE_METHODS, LAST_PRE_YEAR, PILOT_END,
+    ADOPTION_YEAR, ESTIMATORS, INFERENCE_METHODS, LAST_PRE_YEAR, MATCHED_CONTROLS, PILOT_END,
     domain_values,
 )
 
@@ -76,7 +75,7 @@ def load_panel(panel_path=None) -> pd.DataFrame:
 
 def analysis_frame(panel: pd.DataFrame, model: str, outcome: str, *, control_pool: str = "default",
                    covariates: Iterable[str] = (), start_year: int = 2010, end_year: int = 2018,
-                   n_matched: int = 5) -> pd.DataFrame:
+                   n_matched: int = MATCHED_CONTROLS) -> pd.DataFrame:
     """The design's analysis frame (:func:`analysis.design.analysis_frame`), balanced, years
     ``start_year``-``end_year``; ``frame.attrs["design"]`` lists treated units, controls and
     every exclusion with its reason."""
@@ -120,18 +119,18 @@ def save_frame(frame: pd.DataFrame, output_dir, name: str = FRAME_FILE) -> pd.Da
     return back
 
 
-def placebo_construction(frame: pd.DataFrame) -> str | None:
-    """Placebo units for this frame: ``nearest`` when it has coordinates, else ``region``;
-    ``None`` when placebo units are not available in this version."""
-    from .spec import placebo_units_available
-
-    if not placebo_units_available():
-        return None
+def placebo_construction(frame: pd.DataFrame) -> str:
+    """How placebo units are built for this frame (:data:`analysis.study.PLACEBO_CONSTRUCTIONS`):
+    ``nearest`` (neighbouring municipalities) when it has the centroid columns ``x``, ``y``, else
+    ``region`` (municipalities of one maakunta) when it has ``region``. Every placebo procedure
+    of the evaluation reassigns treatment to such units, so a frame with neither is refused."""
     if {"x", "y"} <= set(frame.columns):
         return "nearest"
     if "region" in frame.columns:
         return "region"
-    return None
+    raise InputError("placebo units shaped like the pilot units need municipal centroids (columns "
+                     "'x', 'y') or the maakunta (column 'region'); the frame has neither "
+                     "(analysis frames from evaluation.analysis_frame have both)")
 
 
 def layout(frame: pd.DataFrame) -> dict[str, Any]:
@@ -160,9 +159,7 @@ def design_summary(frame: pd.DataFrame) -> dict[str, Any]:
             "n_treated_municipalities": lay["n_treated_municipalities"],
             "n_control_municipalities": lay["n_control_municipalities"], "years": lay["years"],
             "excluded": excluded, "treated_break_flags": list(d.get("treated_break_flags") or []),
-            "placebo_units": ({"construction": construction} if construction else
-                              {"reason": "placebo units shaped like the pilot units are not available "
-                                         "in this version: placebo draws use single units"})}
+            "placebo_units": {"construction": construction}}
 
 
 def design_table(frame: pd.DataFrame) -> pd.DataFrame:
@@ -304,13 +301,13 @@ def plan_estimates(frame: pd.DataFrame, *, estimators: Iterable[str] = ("twfe", 
         add("sdid_placebo", "sdid", "placebo", reps=placebo_reps, placebo=True, covs=False)
     if "sc" in estimators:
         add("sc_placebo", "sc", "placebo", placebo=True, covs=False,
-            reps=ri_reps if construction and supports_placebo_units("sc") else None,
+            reps=ri_reps,
             options={"v_method": "equal", "special_predictors": sc_predictor_windows(first)})
     pre_col = f"placebo_{LAST_PRE_YEAR - 1}"
     if single and pre_col in frame.columns and first < LAST_PRE_YEAR - 1:
         spec = EstimateSpec("did", treated=pre_col, inference="ri", reps=ri_reps, seed=seed,
                             years=(first, LAST_PRE_YEAR),
-                            placebo_units=construction if supports_placebo_units("did") else None)
+                            placebo_units=construction)
         plan.append(PlannedEstimate(f"did_ri__{pre_col}", "pretrend", f"{pre_col}_{LAST_PRE_YEAR}", spec,
                                     frame_file, frame.attrs.get("control_pool", "default"),
                                     f"placebo adoption in {LAST_PRE_YEAR - 1} (pre-period only)"))
@@ -389,16 +386,10 @@ def size_table(frame: pd.DataFrame, plan: EstimatePlan, *, draws: int = SIZE_DRA
     pre-period, treatment re-assigned to placebo units shaped like the pilot units from a fake
     adoption in 2013, two years as the pilot period. Randomization inference over scattered
     single municipalities is shown for contrast. Returns rows, or ``{"reason"}``."""
-    import importlib.util
-
-    if importlib.util.find_spec("analysis.inference.size") is None:
-        return {"reason": "the size simulation (analysis.inference.size) is not available in this version"}
     from .inference.placebo_units import PlaceboUnits
     from .inference.size import size_simulation
 
     construction = placebo_construction(frame)
-    if construction is None:
-        return {"reason": "placebo units are not available for this frame"}
     methods = [SIZE_METHOD[(p.spec.method, p.spec.inference)] for p in plan
                if (p.spec.method, p.spec.inference) in SIZE_METHOD]
     if not methods:
@@ -493,7 +484,8 @@ def power(frame: pd.DataFrame, *, seed: int = 20150105, reps: int = MDE_REPS, al
           target_power: float = 0.8) -> dict:
     """Minimum detectable effect of the pilot-period DiD (:func:`analysis.power.minimum_detectable_effect`)
     on control municipalities only: placebo pilot period 2013-2014 against 2010-2012, placebo
-    units shaped like the pilot units when available."""
+    units shaped like the pilot units."""
+    from .inference.placebo_units import PlaceboUnits
     from .power import minimum_detectable_effect
 
     lay = layout(frame)
@@ -507,19 +499,12 @@ def power(frame: pd.DataFrame, *, seed: int = 20150105, reps: int = MDE_REPS, al
                   reps=reps, seed=seed,
                   exclude_units=sorted(frame.loc[frame["treated_group"].astype(bool), "kunta"].unique()))
     construction = placebo_construction(frame)
-    params = inspect.signature(minimum_detectable_effect).parameters
-    if construction and "placebo_units" in params:
-        from .inference.placebo_units import PlaceboUnits
-
-        kwargs["placebo_units"] = PlaceboUnits(construction)
-    else:
-        construction = None
+    kwargs["placebo_units"] = PlaceboUnits(construction)
     res = minimum_detectable_effect(frame, **kwargs)
     return {"mde": res.mde, "alpha": alpha, "power": target_power, "draws": res.reps,
             "placebo_sd": res.placebo_sd, "cluster_sizes": lay["sizes"],
             "pre_years": [pre_years[0], pre_years[-1]], "post_years": post_years,
-            "placebo_units": {"construction": construction} if construction else
-            {"reason": "placebo units not available: scattered municipalities of the pilot units' total size"},
+            "placebo_units": {"construction": construction},
             "seed": seed, "warnings": list(res.warnings)}
 
 

@@ -16,8 +16,6 @@ The command cannot drift from what produced the number: both go through :meth:`E
 from __future__ import annotations
 
 import importlib
-import importlib.util
-import inspect
 import math
 import shlex
 from dataclasses import dataclass, field, replace
@@ -122,19 +120,10 @@ def parse_years(text: str) -> tuple[int, int]:
     return years
 
 
-def placebo_units_available() -> bool:
-    """True when :mod:`analysis.inference.placebo_units` exists (placebo units shaped like the
-    treated clusters)."""
-    return importlib.util.find_spec("analysis.inference.placebo_units") is not None
-
-
 def supports_placebo_units(method: str) -> bool:
-    """True when ``method``'s estimator takes ``placebo_units`` in this version."""
-    if method not in PLACEBO_UNIT_METHODS or not placebo_units_available():
-        return False
-    module_name, func_name = METHODS[method][:2]
-    func = getattr(importlib.import_module(module_name), func_name)
-    return "placebo_units" in inspect.signature(func).parameters
+    """True when ``method``'s placebo-based inference draws placebo units shaped like the
+    treated clusters (:data:`PLACEBO_UNIT_METHODS`)."""
+    return method in PLACEBO_UNIT_METHODS
 
 
 @dataclass(frozen=True)
@@ -229,20 +218,12 @@ class EstimateSpec:
     # ---- running -----------------------------------------------------------------------
     def _function(self):
         module_name, func_name = METHODS[self.method][:2]
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            raise InputError(f"method {self.method!r} is not available in this version "
-                             f"({module_name} missing)") from exc
-        return getattr(module, func_name)
+        return getattr(importlib.import_module(module_name), func_name)
 
     def placebo_units_settings(self):
         """The :class:`analysis.inference.placebo_units.PlaceboUnits` of this spec (or None)."""
         if self.placebo_units is None:
             return None
-        if not placebo_units_available():
-            raise InputError("--placebo-units is not available in this version "
-                             "(analysis.inference.placebo_units missing)")
         from .inference.placebo_units import PlaceboUnits
 
         return PlaceboUnits(construction=self.placebo_units, x=self.coords[0], y=self.coords[1],
@@ -277,8 +258,6 @@ class EstimateSpec:
             kwargs[key] = value
         pu = self.placebo_units_settings()
         if pu is not None:
-            if "placebo_units" not in inspect.signature(func).parameters:
-                raise InputError(f"method {self.method!r} does not take placebo units in this version")
             kwargs["placebo_units"] = pu
         return func(self.select(data), **kwargs)
 

@@ -27,6 +27,8 @@ INFERENCE_METHODS = ("cluster", "wild", "ri", "placebo")
 CONTROL_POOLS = ("default", "keep_other_pilots", "same_region", "matched")
 #: how placebo units are built from control municipalities (shaped like the pilot units)
 PLACEBO_CONSTRUCTIONS = ("nearest", "region")
+#: matched pool: nearest controls per treated municipality on pre-period outcome and size
+MATCHED_CONTROLS = 5
 
 
 def model_outcomes(model: str) -> tuple[str, ...]:

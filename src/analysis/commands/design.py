@@ -7,7 +7,7 @@ import json
 
 
 def register(subparsers) -> None:
-    from ..study import CONTROL_POOLS
+    from ..study import CONTROL_POOLS, MATCHED_CONTROLS
 
     p = subparsers.add_parser("design", help="treated units, control pool and exclusions of a pilot model")
     p.add_argument("--model", required=True, help="operating model, e.g. integrated_welfare")
@@ -25,7 +25,8 @@ def register(subparsers) -> None:
                         "inside the window (keep: robustness variant)")
     p.add_argument("--years", default=None, metavar="FIRST-LAST",
                    help="analysis window, e.g. 2010-2018 (default: every year with data on the outcome)")
-    p.add_argument("--neighbours", type=int, default=5, help="neighbours per treated municipality (--pool matched)")
+    p.add_argument("--neighbours", type=int, default=MATCHED_CONTROLS,
+                   help=f"neighbours per treated municipality (--pool matched; default {MATCHED_CONTROLS})")
     p.add_argument("--panel", default=None, help="panel parquet (default data/processed/panel.parquet)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=run)

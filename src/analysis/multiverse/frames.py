@@ -7,7 +7,6 @@ draws need a balanced panel) and adds ``log_<outcome>`` where the outcome is pos
 from __future__ import annotations
 
 import hashlib
-import inspect
 import json
 
 import numpy as np
@@ -25,36 +24,13 @@ def frame_name(key: tuple) -> str:
     return f"{FRAME_DIR}/{pool}_{start}-{end}_{hashlib.sha256(text.encode()).hexdigest()[:10]}.parquet"
 
 
-def _signature() -> set[str]:
-    from ..design import analysis_frame
-
-    return set(inspect.signature(analysis_frame).parameters)
-
-
-def breaks_supported() -> bool:
-    """Whether ``design.analysis_frame`` handles series breaks (``breaks=``)."""
-    return "breaks" in _signature()
-
-
 def design_frame(panel: pd.DataFrame, model: str, outcome: str, pool: str, covariates, breaks: str,
                  years) -> pd.DataFrame:
-    """``design.analysis_frame`` for one control pool (adapts to the function's keywords)."""
+    """``design.analysis_frame`` for one control pool, break handling and window."""
     from .. import design
 
-    params = _signature()
-    covariates = list(covariates)
-    if "control_pool" in params:
-        kw = {"control_pool": pool, "covariates": covariates, "years": years}
-        if "breaks" in params:
-            kw["breaks"] = breaks
-        return design.analysis_frame(panel, model, outcome, **kw)
-    comparison = design.comparison_design(model, keep_other_pilots=pool == "keep_other_pilots")
-    if pool == "same_region":
-        comparison = design.same_region_controls(comparison)
-    elif pool == "matched":
-        comparison = design.matched_controls(comparison, panel, outcome)
-    return design.analysis_frame(panel, model, outcome, covariates=covariates, design=comparison,
-                                 years=years)
+    return design.analysis_frame(panel, model, outcome, control_pool=pool, covariates=list(covariates),
+                                 years=years, breaks=breaks)
 
 
 def build_frame(panel: pd.DataFrame, key: tuple) -> tuple[pd.DataFrame | None, str | None]:

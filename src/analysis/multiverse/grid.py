@@ -235,7 +235,7 @@ class Candidate:
 
 def expand(grid: Grid, model: str, outcome: str, *, outcome_years: tuple[int, int] | None = None,
            n_treated_clusters: int | None = None, panel_columns=None,
-           breaks_supported: bool = True, estimator_options: dict | None = None) -> list[Candidate]:
+           estimator_options: dict | None = None) -> list[Candidate]:
     """Every specification of ``grid`` for (model, outcome), in a stable order, each with the
     reason it cannot run (or ``None``). Duplicates across blocks are dropped."""
     override = grid.models.get(model, {})
@@ -268,13 +268,13 @@ def expand(grid: Grid, model: str, outcome: str, *, outcome_years: tuple[int, in
             seen.add(spec)
             out.append(Candidate(spec, skip_reason(
                 spec, outcome_years=outcome_years, n_treated_clusters=n_treated_clusters,
-                panel_columns=panel_columns, breaks_supported=breaks_supported,
+                panel_columns=panel_columns,
                 estimator_options=estimator_options)))
     return out
 
 
 def skip_reason(spec: Specification, *, outcome_years=None, n_treated_clusters=None,
-                panel_columns=None, breaks_supported=True, estimator_options=None) -> str | None:
+                panel_columns=None, estimator_options=None) -> str | None:
     """Why ``spec`` is not a valid specification of the design (``None`` if it is)."""
     from ..outcomes import model_outcomes
 
@@ -298,6 +298,4 @@ def skip_reason(spec: Specification, *, outcome_years=None, n_treated_clusters=N
         missing = [c for c in spec.covariates if c not in panel_columns]
         if missing:
             return f"covariate {missing[0]!r} is not a panel column"
-    if spec.breaks == "exclude" and not breaks_supported:
-        return "break exclusion is not available in this version of design.analysis_frame"
     return supports(spec, n_treated_clusters=n_treated_clusters, options=estimator_options)

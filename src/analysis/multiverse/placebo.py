@@ -23,62 +23,38 @@ import numpy as np
 import pandas as pd
 
 from .. import study
-from ..errors import InputError
+from ..errors import InputError, require_columns
+from ..inference.placebo_units import PlaceboUnits, draw_placebo_units
 
-#: without coordinates in the frames: each treated cluster is replaced by one control municipality
-INTERIM_CONSTRUCTION = "cluster"
-
-
-def placebo_units_settings(frame: pd.DataFrame | None = None):
-    """:class:`~analysis.inference.placebo_units.PlaceboUnits` (``nearest``) when the module
-    exists and ``frame`` has the centroid columns, else ``None`` (cluster-level reassignment)."""
-    try:
-        from ..inference.placebo_units import PlaceboUnits
-    except ImportError:
-        return None
-    settings = PlaceboUnits(construction="nearest")
-    if frame is not None and not {settings.x, settings.y} <= set(frame.columns):
-        return None
-    return settings
+#: the joint test's placebo units: groups of neighbouring municipalities
+PLACEBO_UNITS = PlaceboUnits(construction="nearest")
 
 
-def describe_construction(frame: pd.DataFrame | None = None) -> dict:
-    s = placebo_units_settings(frame)
-    if s is None:
-        return {"construction": INTERIM_CONSTRUCTION,
-                "description": "each treated cluster is replaced by one control municipality drawn "
-                               "at random (cluster-level reassignment)"}
-    return {**s.to_dict(), "description": s.describe()}
+def describe_construction() -> dict:
+    """The joint test's placebo-unit construction, for ``summary.json``."""
+    return {**PLACEBO_UNITS.to_dict(), "description": PLACEBO_UNITS.describe()}
 
 
 def draw_assignments(pool: list[str], cluster_sizes: list[int], n_draws: int, seed: int,
-                     units: pd.DataFrame | None = None) -> np.ndarray:
+                     units: pd.DataFrame) -> np.ndarray:
     """Placebo assignments: a ``draws x len(pool)`` int matrix, 0 = not placebo-treated,
-    ``j`` = member of placebo unit ``j`` (1-based). With ``units`` (one row per pool
-    municipality with its centroid ``x``, ``y``) placebo units are shaped like the pilot units
+    ``j`` = member of placebo unit ``j`` (1-based). ``units`` has one row per pool municipality
+    (``kunta``) with its centroid ``x``, ``y``; placebo units are shaped like the pilot units
     (:func:`analysis.inference.placebo_units.draw_placebo_units`, ``nearest``: the same sizes,
-    neighbouring municipalities; all assignments when there are at most ``n_draws``);
-    otherwise one municipality per treated cluster. The construction is chosen here only."""
-    g = len(cluster_sizes)
+    neighbouring municipalities; all assignments when there are at most ``n_draws``)."""
     if len(pool) < sum(cluster_sizes) + 2:
         raise InputError(f"placebo pool of {len(pool)} municipalities is too small for the "
                          f"layout {list(cluster_sizes)}")
-    settings = placebo_units_settings(units)
-    if settings is not None and units is not None:
-        from ..inference.placebo_units import draw_placebo_units
-
-        data = units[units["kunta"].isin(pool)].drop_duplicates("kunta")
-        draws = draw_placebo_units(data, unit="kunta", sizes=cluster_sizes, reps=n_draws, seed=seed,
-                                   placebo_units=settings)
-        labels = draws.labels() + 1                       # 0 = none, j = placebo unit j
-        order = pd.Index(draws.units).get_indexer(pool)
-        return labels[:, order].astype(np.int16)
-    rng = np.random.default_rng(seed)
-    out = np.zeros((n_draws, len(pool)), dtype=np.int16)
-    for d in range(n_draws):
-        chosen = rng.choice(len(pool), size=g, replace=False)
-        out[d, chosen] = np.arange(1, g + 1)
-    return out
+    require_columns(units, ("kunta", PLACEBO_UNITS.x, PLACEBO_UNITS.y))
+    data = units[units["kunta"].isin(pool)].drop_duplicates("kunta")
+    draws = draw_placebo_units(data, unit="kunta", sizes=cluster_sizes, reps=n_draws, seed=seed,
+                               placebo_units=PLACEBO_UNITS)
+    labels = draws.labels() + 1                       # 0 = none, j = placebo unit j
+    order = pd.Index(draws.units).get_indexer(pool)
+    if (order < 0).any():
+        raise InputError("every placebo-pool municipality needs a row with its centroid in the "
+                         "placebo units' frame")
+    return labels[:, order].astype(np.int16)
 
 
 class SpecPanel:
@@ -118,7 +94,8 @@ RESTRICTED_POOLS = ("same_region", "matched")
 
 
 def restricted_comparisons(control_pool: str, panel: SpecPanel, donor: pd.DataFrame, outcome: str,
-                           assign: np.ndarray, n_matched: int = 5) -> np.ndarray:
+                           assign: np.ndarray,
+                           n_matched: int = study.MATCHED_CONTROLS) -> np.ndarray:
     """Per draw, the units of the placebo frame of a ``same_region`` or ``matched``
     specification: the placebo units and the pool the design would have built had they been
     treated, by the design's own rules (:func:`analysis.design.same_region_pool`: controls in

@@ -11,7 +11,6 @@ test's seed is the grid's), so the files do not depend on where the tasks ran.
 """
 from __future__ import annotations
 
-import inspect
 import json
 import logging
 import os
@@ -27,7 +26,6 @@ import numpy as np
 import pandas as pd
 
 from .. import registry
-from ..design import design_for
 from ..errors import InputError, choices_message
 from . import frames as frames_mod
 from .estimate import EstimateCall, outcome_column, weight_column
@@ -36,8 +34,6 @@ from .joint import clean, curve_summary, joint_test
 from .placebo import RESTRICTED_POOLS, describe_construction, draw_assignments
 
 SCHEMA = 1
-#: matched controls per treated municipality: the design's default (frames use it)
-N_MATCHED = inspect.signature(design_for).parameters["n_matched"].default
 #: placebo draws per task: estimators that re-solve weights on every draw (SDID, synthetic
 #: control) are split into blocks; a regression takes all draws in one task (its batched form
 #: costs little per draw next to building the specification's panel)
@@ -76,7 +72,7 @@ def comparisons_task(control_pool: str, donor: pd.DataFrame, pool: list[str], as
     from .placebo import SpecPanel, restricted_comparisons
 
     panel = SpecPanel(donor, donor, pool, outcome)
-    included = restricted_comparisons(control_pool, panel, donor, outcome, assign, n_matched=N_MATCHED)
+    included = restricted_comparisons(control_pool, panel, donor, outcome, assign)
     return list(panel.units), included
 
 
@@ -281,8 +277,7 @@ def _run(plan: Plan, panel: pd.DataFrame, executor, log):
             raise InputError(choices_message("panel column", outcome, panel.columns))
         candidates = expand(plan.grid, plan.model, outcome,
                             outcome_years=_outcome_years(panel, outcome),
-                            n_treated_clusters=n_treated_clusters, panel_columns=set(panel.columns),
-                            breaks_supported=frames_mod.breaks_supported())
+                            n_treated_clusters=n_treated_clusters, panel_columns=set(panel.columns))
         rows, summary = _run_outcome(plan, outcome, candidates, panel, executor, settings,
                                      frame_files, log)
         all_rows.extend(rows)
@@ -405,7 +400,7 @@ def _run_outcome(plan, outcome, candidates: list[Candidate], panel, executor, se
         "n_estimated": int((table["status"] == "estimated").sum()),
         "n_skipped": int((table["status"] == "skipped").sum()),
         "skipped_reasons": {str(k): int(v) for k, v in skipped.items()},
-        "placebo_units": describe_construction(units), "placebo_pool_size": len(pool),
+        "placebo_units": describe_construction(), "placebo_pool_size": len(pool),
         "placebo_draws": int(assign.shape[0]),
         "placebo_draws_conditioned": conditioned,
         "treated_cluster_sizes": sizes, "joint_seed": seed,
