@@ -116,3 +116,12 @@ def test_placebo_se_over_shaped_placebo_units():
     assert len(shaped.details["replicates"]) == 60
     assert shaped.std_errors["att"] > 1.3 * scattered.std_errors["att"]
     assert "shaped like the treated clusters" in " ".join(shaped.warnings)
+
+
+@pytest.mark.parametrize("weights", ["population", "w", ""])
+def test_observation_weights_refused_by_name(weights):
+    """SDID has no weighted form: weights given directly are an InputError naming the
+    estimators that take them, not a TypeError."""
+    df = _panel().assign(w=1.0)
+    with pytest.raises(InputError, match=r"synthetic_did takes no observation weights.*twfe, event-study"):
+        synthetic_did(df, unit="unit", time="year", outcome="y", treated="d", weights=weights)

@@ -126,6 +126,9 @@ def test_bad_inputs():
     stag.loc[(stag.unit == "u00") & (stag.year >= 2016), "d"] = 1
     with pytest.raises(InputError, match="one adoption time"):
         synthetic_control(stag, unit="unit", time="year", outcome="y", treated="d")
+    with pytest.raises(InputError, match="synthetic_control takes no observation weights.*twfe"):
+        synthetic_control(df.assign(w=1.0), unit="unit", time="year", outcome="y", treated="d",
+                          weights="w")
 
 
 def test_plots(basque, tmp_path):

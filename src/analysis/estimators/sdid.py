@@ -20,6 +20,7 @@ from scipy import stats
 
 from ..errors import InputError, choices_message
 from ..results import Design, EstimationResult
+from .did import refuse_weights
 from .panel_data import _unit_time_codes, adoption_times, treated_units, validate_panel
 
 if TYPE_CHECKING:
@@ -286,6 +287,7 @@ def synthetic_did(
     seed: int = 0,
     alpha: float = 0.05,
     placebo_units: "PlaceboUnits | None" = None,
+    weights: str | None = None,
 ) -> EstimationResult:
     """SDID estimate ``tau`` (term ``"att"``) for a block design, with its weights and SE.
 
@@ -299,7 +301,10 @@ def synthetic_did(
     treated clusters (sizes from ``cluster``; without ``cluster`` every treated unit is its own
     cluster) instead of ``N_tr`` scattered control units. Under spatially correlated shocks
     scattered placebo groups understate the variance of a treated group of neighbours.
+
+    ``weights``: SDID takes no observation weights; any value raises :class:`InputError`.
     """
+    refuse_weights("synthetic_did", weights)
     if inference not in INFERENCE:
         raise InputError(choices_message("inference for sdid", inference, INFERENCE))
     if covariates:

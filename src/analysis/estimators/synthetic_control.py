@@ -24,6 +24,7 @@ from scipy import optimize
 
 from ..errors import InputError, choices_message
 from ..results import Design, EstimationResult
+from .did import refuse_weights
 from .panel_data import adoption_times, treated_units, validate_panel
 
 if TYPE_CHECKING:
@@ -328,6 +329,7 @@ def synthetic_control(
     n_starts: int = 1,
     solver: str = "active-set",
     placebo_units: "PlaceboUnits | None" = None,
+    weights: str | None = None,
 ) -> EstimationResult:
     """Synthetic control estimate of the average post-period gap (term ``"att"``).
 
@@ -352,9 +354,12 @@ def synthetic_control(
         clusters (sizes from ``cluster``; without it every treated unit is its own cluster),
         averaged into one placebo treated unit and fitted against the other donors, instead of
         one donor at a time (ADH 2010 placebos for an aggregated treated group).
+    weights : synthetic control takes no observation weights; any value raises
+        :class:`InputError`.
 
     The result has no standard error (``NaN``); its p-value is the placebo rank p-value.
     """
+    refuse_weights("synthetic_control", weights)
     if v_method not in V_METHODS:
         raise InputError(choices_message("v_method", v_method, V_METHODS))
     if inference not in INFERENCE:
@@ -387,7 +392,7 @@ def synthetic_control(
         main = fit_treated(y1, x1)
         fits = {"__aggregate__": main}
         att = main["att"]
-        weights = dict(zip(donors, main["w"]))
+        donor_weights = dict(zip(donors, main["w"]))
         path = _path(times, y1, main["synthetic"])
         v = main["v"]
         x1_bal = x1
@@ -403,7 +408,7 @@ def synthetic_control(
             per_unit[u] = f
         att = float(np.mean([f["att"] for f in per_unit.values()]))
         wmat = np.mean([f["w"] for f in per_unit.values()], axis=0)
-        weights = dict(zip(donors, wmat))
+        donor_weights = dict(zip(donors, wmat))
         y1 = p.Y[p.treated].to_numpy(float).mean(axis=1)
         synth = np.mean([f["synthetic"] for f in per_unit.values()], axis=0)
         path = _path(times, y1, synth)
@@ -419,7 +424,7 @@ def synthetic_control(
     balance.index.name = "predictor"
 
     details: dict[str, Any] = {
-        "weights": {str(k): float(w) for k, w in weights.items()},
+        "weights": {str(k): float(w) for k, w in donor_weights.items()},
         "v_weights": {str(k): float(x) for k, x in zip(p.X.index, v)},
         "path": path,
         "balance": balance,
