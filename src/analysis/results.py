@@ -42,10 +42,38 @@ class Design:
         return d
 
 
-def _as_series(values: Mapping[str, float] | pd.Series, name: str) -> pd.Series:
-    s = pd.Series(values, dtype="float64")
-    s.name = name
+def _as_series(values: Mapping[str, float] | pd.Series, name: str, index: pd.Index | None = None
+               ) -> pd.Series:
+    """``values`` as a float Series named ``name``; with ``index``: reindexed to it."""
+    if isinstance(values, pd.Series) and values.dtype == np.float64:
+        # the same Series as pd.Series(values, dtype="float64"), without its generic path
+        s = pd.Series(values.to_numpy(), index=values.index, name=name)
+    else:
+        s = pd.Series(values, dtype="float64")
+        s.name = name
+    if index is not None and s.index is not index:
+        if s.index.equals(index):
+            s.index = index  # what reindex gives, without its copy
+        else:
+            s = s.reindex(index)
     return s
+
+
+_INTERVAL_COLUMNS = pd.Index(["lower", "upper"])
+
+
+def interval_frame(lower: np.ndarray, upper: np.ndarray, index: pd.Index) -> pd.DataFrame:
+    """Intervals as the results objects hold them: columns ``lower``, ``upper`` on ``index``."""
+    return pd.DataFrame(np.column_stack([lower, upper]), index=index, columns=_INTERVAL_COLUMNS)
+
+
+def _interval_frame(ci: pd.DataFrame, index: pd.Index) -> pd.DataFrame:
+    """Columns ``lower``, ``upper`` of ``ci`` on ``index`` (a copy)."""
+    if list(ci.columns) == ["lower", "upper"] and (ci.index is index or ci.index.equals(index)):
+        out = ci.copy()
+        out.index = index  # what reindex gives
+        return out
+    return ci.reindex(index)[["lower", "upper"]]
 
 
 class EstimationResult:
@@ -79,21 +107,22 @@ class EstimationResult:
         nobs: int | None = None,
     ) -> None:
         self.params = _as_series(params, "parameter")
-        self.std_errors = _as_series(std_errors, "std_error").reindex(self.params.index)
+        index = self.params.index
+        self.std_errors = _as_series(std_errors, "std_error", index)
         self.design = design
         self.df_resid = df_resid
         self.nobs = nobs
         self.details: dict[str, Any] = dict(details or {})
         self.warnings: list[str] = list(warnings or [])
-        self._ci = None if ci is None else ci.reindex(self.params.index)[["lower", "upper"]]
+        self._ci = None if ci is None else _interval_frame(ci, index)
         self._ci_level = ci_level
         if pvalues is None:
             with np.errstate(divide="ignore", invalid="ignore"):
-                t = self.params / self.std_errors
+                t = self.params.to_numpy() / self.std_errors.to_numpy()
             # the distribution's sf directly: freezing a scipy distribution costs more than the fit
             sf = stats.t.sf(np.abs(t), df_resid) if df_resid is not None else stats.norm.sf(np.abs(t))
-            pvalues = pd.Series(2 * sf, index=self.params.index)
-        self.pvalues = _as_series(pvalues, "pvalue").reindex(self.params.index)
+            pvalues = pd.Series(2 * sf, index=index)
+        self.pvalues = _as_series(pvalues, "pvalue", index)
 
     # --- linearmodels-style accessors -------------------------------------------------
     @property
@@ -114,11 +143,10 @@ class EstimationResult:
                 f"this result has intervals only at level {self._ci_level} "
                 f"(inference: {self.design.inference})"
             )
-        dist = stats.t(self.df_resid) if self.df_resid is not None else stats.norm()
-        q = dist.ppf(0.5 + level / 2)
-        return pd.DataFrame(
-            {"lower": self.params - q * self.std_errors, "upper": self.params + q * self.std_errors}
-        )
+        q = (stats.t.ppf(0.5 + level / 2, self.df_resid) if self.df_resid is not None
+             else stats.norm.ppf(0.5 + level / 2))
+        est, se = self.params.to_numpy(), self.std_errors.to_numpy()
+        return interval_frame(est - q * se, est + q * se, self.params.index)
 
     def to_frame(self, level: float = 0.95) -> pd.DataFrame:
         """Tidy table: one row per coefficient (estimate, se, t, p, CI)."""

@@ -33,6 +33,7 @@ first period with 1 (:func:`analysis.estimators.panel_data.adoption_times`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Sequence
 
 import numpy as np
@@ -43,8 +44,8 @@ from ..errors import InputError, choices_message
 from ..inference import INFERENCE_METHODS, ONE_TREATED_CLUSTER_WARNING
 from ..inference.cluster import SmallSample, cr1_covariance
 from ..inference.placebo_units import PlaceboUnits
-from ..results import Design, EstimationResult
-from .panel_data import adoption_times, validate_panel
+from ..results import Design, EstimationResult, interval_frame
+from .panel_data import check_treatment, validated_panel
 from .within import WithinTransform
 
 FEW_TREATED_CLUSTERS = 10
@@ -53,7 +54,11 @@ CONTROL_POOL = "units never treated in the data"
 
 @dataclass
 class PanelDesign:
-    """A validated panel as arrays, with its clusters and the absorbed-effects projection."""
+    """A validated panel as arrays, with its clusters and the absorbed-effects projection.
+
+    Built by :func:`prepare_panel`; :meth:`with_assignment` gives the same panel with another
+    treatment and cluster column (a placebo assignment) without validating and factorising the
+    unchanged columns again."""
 
     frame: pd.DataFrame
     unit: str
@@ -75,6 +80,51 @@ class PanelDesign:
     weights: str | None = None
     weight_values: np.ndarray | None = None  # per row of ``frame``; None = unweighted
     _within: WithinTransform | None = field(default=None, repr=False, compare=False)
+    #: ``panel_data._unit_time_codes`` of ``frame`` (``None``: labels took the grouped path)
+    _codes: tuple | None = field(default=None, repr=False, compare=False)
+    _arrays: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def values(self, column: str) -> np.ndarray:
+        """``frame[column].to_numpy(dtype=float)``, computed once per design."""
+        out = self._arrays.get(column)
+        if out is None:
+            out = self._arrays[column] = self.frame[column].to_numpy(dtype=float)
+        return out
+
+    def with_assignment(self, treated: np.ndarray, cluster: np.ndarray) -> "PanelDesign":
+        """The same panel (same rows, outcome, covariates, weights) with ``treated`` and
+        ``cluster`` (arrays per row of :attr:`frame`) as the treatment and cluster columns.
+
+        The new columns get the checks of :func:`prepare_panel` (the same errors); the unit and
+        period codes, the column arrays and the within transformation are shared, so fitting
+        many placebo assignments of one panel validates and factorises it once."""
+        if self.cluster in (self.unit, self.time, self.outcome, *self.covariates) or \
+                self.treated == self.cluster:
+            raise InputError("a new assignment needs its own treatment and cluster columns "
+                             f"(cluster {self.cluster!r}, treatment {self.treated!r})")
+        treated = np.asarray(treated)
+        cluster = np.asarray(cluster)
+        if treated.shape != (self.n_obs,) or cluster.shape != (self.n_obs,):
+            raise InputError(f"the assignment needs one treatment and one cluster value per row "
+                             f"({self.n_obs} rows)")
+        frame = self.frame.assign(**{self.treated: treated, self.cluster: cluster})
+        na = {c: int(pd.isna(v).sum()) for c, v in ((self.treated, treated),
+                                                     (self.cluster, cluster))}
+        na = {c: n for c, n in na.items() if n}
+        if na:
+            bad = ", ".join(f"{c!r} ({n} rows)" for c, n in na.items())
+            raise InputError(f"missing values in {bad}; drop or impute them before estimating")
+        if self._codes is None:
+            return prepare_panel(frame, unit=self.unit, time=self.time, outcome=self.outcome,
+                                 treated=self.treated, covariates=self.covariates,
+                                 cluster=self.cluster, weights=self.weights)
+        adoption = check_treatment(frame, unit=self.unit, time=self.time, treated=self.treated,
+                                   codes=self._codes)
+        shared = {c: v for c, v in self._arrays.items() if c not in (self.treated, self.cluster)}
+        return _design(frame, self.unit, self.time, self.outcome, self.treated, self.covariates,
+                       self.cluster, self.weights, self.unit_codes, self.units, self.time_codes,
+                       self.times, adoption, self._codes, within=self._within, arrays=shared,
+                       weight_values=self.weight_values)
 
     @property
     def sqrt_weights(self) -> np.ndarray | None:
@@ -97,14 +147,20 @@ class PanelDesign:
     def n_clusters(self) -> int:
         return len(self.clusters)
 
-    @property
+    @cached_property
+    def adoption_values(self) -> np.ndarray:
+        """Adoption time per unit in the order of :attr:`units` (``NaN`` = never treated)."""
+        return self.adoption.reindex(self.units).to_numpy(dtype=float) \
+            if not self.adoption.index.equals(self.units) else self.adoption.to_numpy(dtype=float)
+
+    @cached_property
     def treated_unit_labels(self) -> pd.Index:
         return self.adoption.index[self.adoption.notna()]
 
-    @property
+    @cached_property
     def cluster_adoption(self) -> np.ndarray:
         """Adoption time per cluster (``inf`` = never treated)."""
-        adopt = self.frame[self.unit].map(self.adoption).to_numpy(dtype=float)
+        adopt = self.adoption_values[self.unit_codes]
         adopt = np.where(np.isnan(adopt), np.inf, adopt)
         _, first = np.unique(self.cluster_codes, return_index=True)
         per_cluster = adopt[first]
@@ -116,7 +172,7 @@ class PanelDesign:
             )
         return per_cluster
 
-    @property
+    @cached_property
     def n_treated_clusters(self) -> int:
         d = self.frame[self.treated].to_numpy()
         return int(len(np.unique(self.cluster_codes[d == 1])))
@@ -171,15 +227,31 @@ def prepare_panel(
     """Validate the panel and build the arrays the estimators share. ``weights``: column of
     positive observation weights (``None``: unweighted)."""
     covariates = list(covariates or ())
-    frame = validate_panel(
+    checked = validated_panel(
         data, unit=unit, time=time, outcome=outcome, treated=treated,
         covariates=covariates, cluster=cluster, weights=weights,
     )
-    cluster_col = cluster or unit
-    adoption = adoption_times(frame, unit=unit, time=time, treated=treated)
-    unit_codes, units = _factorize(frame[unit])
-    time_codes, times = _factorize(frame[time])
-    cluster_codes, clusters = _factorize(frame[cluster_col])
+    frame, codes = checked.frame, checked.codes
+    if codes is not None:
+        # the codes the validation computed: np.unique / pd.factorize(sort=True) of the columns
+        unit_codes, units, time_codes, times = codes[0], pd.Index(codes[4]), codes[1], codes[5]
+    else:
+        unit_codes, units = _factorize(frame[unit])
+        time_codes, times = _factorize(frame[time])
+    return _design(frame, unit, time, outcome, treated, covariates, cluster or unit, weights,
+                   np.asarray(unit_codes), pd.Index(units), np.asarray(time_codes),
+                   np.asarray(times, dtype=float), checked.adoption, codes)
+
+
+def _design(frame, unit, time, outcome, treated, covariates, cluster_col, weights, unit_codes,
+            units, time_codes, times, adoption, codes, *, within=None, arrays=None,
+            weight_values=None) -> PanelDesign:
+    """The :class:`PanelDesign` of a validated frame with its unit and period codes: clusters,
+    nesting, and the errors of :func:`prepare_panel` about them."""
+    if cluster_col == unit:
+        cluster_codes, clusters = unit_codes, units
+    else:
+        cluster_codes, clusters = _factorize(frame[cluster_col])
     n_u, n_t = len(units), len(times)
     balanced = len(frame) == n_u * n_t
     # units nested in clusters: as many distinct (unit, cluster) pairs as units
@@ -195,15 +267,17 @@ def prepare_panel(
         raise InputError(f"cluster column {cluster_col!r} has only one cluster")
     if n_t < 2:
         raise InputError(f"the panel has only one period ({time!r})")
+    if weights is not None and weight_values is None:
+        weight_values = frame[weights].to_numpy(dtype=float)
     return PanelDesign(
         frame=frame, unit=unit, time=time, outcome=outcome, treated=treated,
         covariates=covariates, cluster=cluster_col,
-        unit_codes=np.asarray(unit_codes), time_codes=np.asarray(time_codes),
-        cluster_codes=np.asarray(cluster_codes), units=pd.Index(units),
-        times=np.asarray(times, dtype=float), clusters=pd.Index(clusters), adoption=adoption,
+        unit_codes=unit_codes, time_codes=time_codes,
+        cluster_codes=np.asarray(cluster_codes), units=units,
+        times=times, clusters=pd.Index(clusters), adoption=adoption,
         balanced=balanced, units_nested_in_clusters=nested, warnings=warnings,
-        weights=weights,
-        weight_values=None if weights is None else frame[weights].to_numpy(dtype=float),
+        weights=weights, weight_values=weight_values, _within=within, _codes=codes,
+        _arrays=dict(arrays or {}),
     )
 
 
@@ -231,7 +305,8 @@ def inference_warnings(design: PanelDesign, inference: str) -> list[str]:
             f"{g1} treated clusters: cluster-robust t-tests over-reject with few treated "
             "clusters (MacKinnon & Webb 2017); prefer inference='wild' or 'ri'"
         )
-    if design.adoption.dropna().nunique() > 1:
+    adopt = design.adoption_values
+    if len(np.unique(adopt[~np.isnan(adopt)])) > 1:
         out.append(
             "staggered adoption: TWFE compares later- with earlier-treated units and can weight "
             "effects negatively (Goodman-Bacon 2021); consider a heterogeneity-robust estimator"
@@ -320,7 +395,7 @@ class FWLFit:
 
 def fwl_fit(design: PanelDesign, X_raw: np.ndarray, k_absorbed: int) -> FWLFit:
     X = design.absorb(X_raw)
-    y = design.absorb(design.frame[design.outcome].to_numpy(dtype=float))
+    y = design.absorb(design.values(design.outcome))
     bread = np.linalg.pinv(X.T @ X)
     beta = bread @ (X.T @ y)
     resid = y - X @ beta
@@ -376,20 +451,44 @@ def twfe_did(
     check_engine(engine)
     design = prepare_panel(data, unit=unit, time=time, outcome=outcome, treated=treated,
                            covariates=covariates, cluster=cluster, weights=weights)
+    return fit_twfe(design, inference=inference, reps=reps, seed=seed,
+                    bootstrap_weights=bootstrap_weights, level=level, ri_statistic=ri_statistic,
+                    engine=engine, placebo_units=placebo_units, placebo_data=data)
+
+
+def fit_twfe(
+    design: PanelDesign,
+    *,
+    inference: str = "cluster",
+    reps: int = 9999,
+    seed: int = 0,
+    bootstrap_weights: str = "auto",
+    level: float = 0.95,
+    ri_statistic: str = "t",
+    engine: str = "within",
+    placebo_units: PlaceboUnits | None = None,
+    placebo_data: pd.DataFrame | None = None,
+) -> EstimationResult:
+    """:func:`twfe_did` on a prepared panel (:func:`prepare_panel`, or
+    :meth:`PanelDesign.with_assignment` for another assignment of the same panel):
+    ``twfe_did(data, ...)`` is ``fit_twfe(prepare_panel(data, ...), ..., placebo_data=data)``.
+    ``placebo_data``: the frame with the columns of ``placebo_units`` (default the design's
+    frame)."""
+    check_inference(inference)
+    check_engine(engine)
     if inference == "wild":
         refuse_wild_with_one_treated_cluster(design)
-    f = design.frame
-    regressors = pd.DataFrame({"att": f[treated].to_numpy(dtype=float)})
-    for c in design.covariates:
-        regressors[c] = f[c].to_numpy(dtype=float)
+    names = ["att", *design.covariates]
+    columns = [design.values(design.treated), *(design.values(c) for c in design.covariates)]
     if engine == "linearmodels":
+        regressors = pd.DataFrame(dict(zip(names, columns)))
         params, _, kept = _panel_ols(design, regressors)
     else:
-        kept = [regressors.columns[j] for j in kept_columns(design, regressors.to_numpy())]
+        kept = [names[j] for j in kept_columns(design, _columns_matrix(columns))]
     if "att" not in kept:
         raise InputError("the treatment is collinear with the unit and period effects")
     warnings = inference_warnings(design, inference)
-    dropped = [c for c in regressors.columns if c not in kept]
+    dropped = [c for c in names if c not in kept]
     if dropped:
         warnings.append(f"covariate(s) absorbed by the fixed effects and dropped: {dropped}")
     k_abs = design.k_absorbed()
@@ -398,22 +497,31 @@ def twfe_did(
     # instead (the reference the within path is tested against); linearmodels' own clustered
     # covariance with absorbed entity effects rescales by the number of absorbed effects
     # (sqrt(2) larger on a 2-period panel), which is not the reghdfe / fixest convention.
-    fwl = fwl_fit(design, regressors[kept].to_numpy(), k_abs)
+    fit_frame = _columns_matrix([columns[names.index(c)] for c in kept])
+    fwl = fwl_fit(design, fit_frame, k_abs)
     if engine == "linearmodels":
         if not np.allclose(fwl.beta, params.to_numpy(), rtol=1e-6,
                            atol=1e-8 * (1 + np.abs(fwl.beta).max())):
             raise RuntimeError("PanelOLS and the partialled regression disagree")  # pragma: no cover
     else:
-        params = pd.Series(fwl.beta, index=kept)
+        params = pd.Series(fwl.beta, index=pd.Index(kept))
     ss = fwl.small_sample
-    se = pd.Series(np.sqrt(np.diag(fwl.cov)), index=kept)
-    extra = {"small_sample": ss.describe(), "fixed_effects": [unit, time],
+    se = pd.Series(np.sqrt(np.diag(fwl.cov)), index=params.index)
+    extra = {"small_sample": ss.describe(), "fixed_effects": [design.unit, design.time],
              "covariates": [c for c in kept if c != "att"]}
-    fit_frame = regressors[kept].to_numpy()
     return _finish(design, "twfe", inference, params, se, ss, fit_frame, k_abs, warnings,
                    extra, reps=reps, seed=seed, bootstrap_weights=bootstrap_weights,
                    level=level, ri_statistic=ri_statistic, placebo_units=placebo_units,
-                   data=data)
+                   data=design.frame if placebo_data is None else placebo_data)
+
+
+def _columns_matrix(columns: list[np.ndarray]) -> np.ndarray:
+    """``n x k`` matrix of the columns in the memory layout ``DataFrame.to_numpy()`` gives a
+    frame of float columns (column-major), so that the arithmetic on it is the same."""
+    out = np.empty((len(columns), len(columns[0])))
+    for j, c in enumerate(columns):
+        out[j] = c
+    return out.T
 
 
 def _finish(design, estimator, inference, params, se, ss, X_raw, k_abs, warnings, extra, *,
@@ -422,8 +530,7 @@ def _finish(design, estimator, inference, params, se, ss, X_raw, k_abs, warnings
     """Attach the chosen inference for ``att`` and build the result."""
     one = design.n_treated_clusters < 2
     if one:
-        se = se.copy()
-        se["att"] = np.nan
+        se = _without_se(se, "att")
     details: dict = {}
     pvalues = None
     ci = None
@@ -442,8 +549,7 @@ def _finish(design, estimator, inference, params, se, ss, X_raw, k_abs, warnings
         extra["bootstrap_weights"] = res.weights
         extra["bootstrap_weights_reason"] = res.weights_reason
         pvalues, ci = _override(params, se, "att", res.p_value, res.ci_low, res.ci_high)
-        se = se.copy()
-        se["att"] = np.nan
+        se = _without_se(se, "att")
         warnings = warnings + [f"wild cluster restricted bootstrap ({res.weights} weights, "
                                f"{res.reps} draws{', enumerated' if res.enumerated else ''}): "
                                "the coefficient has a p-value and interval but no SE"] + res.warnings
@@ -463,8 +569,7 @@ def _finish(design, estimator, inference, params, se, ss, X_raw, k_abs, warnings
         details["min_p_value"] = res.min_p_value
         details["cluster_se"] = float(se["att"])
         pvalues, ci = _override(params, se, "att", res.p_value, res.ci_low, res.ci_high)
-        se = se.copy()
-        se["att"] = np.nan
+        se = _without_se(se, "att")
         warnings = [w for w in warnings if w != ONE_TREATED_CLUSTER_WARNING] + (
             [f"1 treated cluster: randomization p-value cannot fall below {res.min_p_value:.3g}"]
             if one else [])
@@ -480,15 +585,22 @@ def _finish(design, estimator, inference, params, se, ss, X_raw, k_abs, warnings
 
 
 def _override(params, se, term, p, lo, hi):
-    df_ci = pd.DataFrame({"lower": np.nan, "upper": np.nan}, index=params.index)
-    df_ci.loc[term] = [lo, hi]
-    pvalues = pd.Series(np.nan, index=params.index)
-    pvalues[term] = p
-    return pvalues, df_ci
+    at = params.index.get_loc(term)
+    lower, upper, pv = (np.full(len(params), np.nan) for _ in range(3))
+    lower[at], upper[at], pv[at] = lo, hi, p
+    return pd.Series(pv, index=params.index), interval_frame(lower, upper, params.index)
+
+
+def _without_se(se: pd.Series, term: str) -> pd.Series:
+    """``se`` with ``term``'s SE set to NaN (a copy)."""
+    values = se.to_numpy(dtype=float, copy=True)
+    values[se.index.get_loc(term)] = np.nan
+    return pd.Series(values, index=se.index, name=se.name)
 
 
 def _single_adoption_time(design: PanelDesign) -> float:
-    adopt = design.adoption.dropna().unique()
+    adopt = design.adoption_values
+    adopt = np.unique(adopt[~np.isnan(adopt)])
     if len(adopt) != 1:
         raise InputError(f"placebo units need one adoption time; found {sorted(adopt)[:10]}")
     return float(adopt[0])
@@ -508,23 +620,24 @@ def shaped_assignments(design: PanelDesign, data: pd.DataFrame, placebo_units: P
     from ..inference.placebo_units import draw_placebo_units
     from ..inference.randomization import ShapedAssignments
 
-    f = design.frame
-    unit_cluster = pd.Series(design.cluster_codes, index=f[design.unit].to_numpy()).groupby(level=0).first()
-    treated = design.treated_unit_labels
-    treated_clusters = set(unit_cluster.loc[list(treated)])
-    members_per_cluster = unit_cluster.value_counts()
+    # each unit's cluster (its first row's, as the frame is sorted by unit and period)
+    first_row = np.flatnonzero(np.r_[True, design.unit_codes[1:] != design.unit_codes[:-1]])
+    unit_cluster = design.cluster_codes[first_row]
+    is_treated = ~np.isnan(design.adoption_values)
+    treated_clusters = np.unique(unit_cluster[is_treated])
+    members_per_cluster = np.bincount(unit_cluster, minlength=design.n_clusters)
     sizes = sorted((int(members_per_cluster[c]) for c in treated_clusters), reverse=True)
-    controls = unit_cluster.index[~unit_cluster.index.isin(list(treated))]
-    mixed = set(unit_cluster.loc[controls]) & treated_clusters
-    if mixed:
+    control_clusters = unit_cluster[~is_treated]
+    if np.isin(control_clusters, treated_clusters).any():
         raise InputError("treated and control units share a cluster; placebo units re-assign "
                          "treatment to whole groups of control clusters")
-    if (unit_cluster.loc[controls].value_counts() > 1).any():
+    if (np.bincount(control_clusters, minlength=design.n_clusters) > 1).any():
         raise InputError("placebo units need each control unit in its own cluster (the placebo "
                          "unit is the cluster of the placebo assignment)")
+    controls = design.units[~is_treated]
     draws = draw_placebo_units(data[data[design.unit].isin(controls)], unit=design.unit,
                                sizes=sizes, reps=reps, seed=seed, placebo_units=placebo_units)
-    members = unit_cluster.reindex(draws.units).to_numpy()[draws.members]
+    members = unit_cluster[design.units.get_indexer(draws.units)][draws.members]
     return ShapedAssignments(members, draws.sizes, adoption_time, draws.enumerated), draws
 
 
@@ -543,10 +656,10 @@ def _randomization(design: PanelDesign, X_raw: np.ndarray, *, reps, seed, level,
             Mt = Mt - W @ (proj @ Mt)
         return Mt
 
-    y = design.frame[design.outcome].to_numpy(dtype=float)
+    y = design.values(design.outcome)
     return randomization_inference(
         resid_y=partial(y[:, None])[:, 0], treatment=X_raw[:, 0], partial=partial,
-        time=design.frame[design.time].to_numpy(dtype=float),
+        time=design.values(design.time),
         cluster_codes=design.cluster_codes, cluster_adoption=design.cluster_adoption,
         reps=reps, seed=seed, level=level, statistic=statistic, shaped=shaped,
         sqrt_weights=design.sqrt_weights,

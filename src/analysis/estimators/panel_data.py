@@ -6,6 +6,7 @@ and treated units without a pre-period give the same clear :class:`InputError`.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
@@ -44,6 +45,40 @@ def validate_panel(
     group of every estimator here). ``weights`` names a column of observation weights: every
     row needs a finite, positive weight.
     """
+    return validated_panel(
+        data, unit=unit, time=time, outcome=outcome, treated=treated, covariates=covariates,
+        cluster=cluster, require_pre_period=require_pre_period, require_controls=require_controls,
+        weights=weights,
+    ).frame
+
+
+@dataclass(frozen=True)
+class ValidatedPanel:
+    """:func:`validate_panel`'s frame with what its checks computed: ``codes`` of the frame's
+    units and periods (:func:`_unit_time_codes`; ``None`` when the labels took the grouped path
+    or the rows had to be sorted) and the units' ``adoption`` times (``None`` without a
+    treatment column or the pre-period check)."""
+
+    frame: pd.DataFrame
+    codes: tuple | None
+    adoption: pd.Series | None
+
+
+def validated_panel(
+    data: pd.DataFrame,
+    *,
+    unit: str,
+    time: str,
+    outcome: str,
+    treated: str | None = None,
+    covariates: Sequence[str] = (),
+    cluster: str | None = None,
+    require_pre_period: bool = True,
+    require_controls: bool = True,
+    weights: str | None = None,
+) -> ValidatedPanel:
+    """:func:`validate_panel` (the same checks and errors), keeping the unit/period codes and
+    adoption times computed on the way so that the estimators need not compute them again."""
     if not isinstance(data, pd.DataFrame):
         raise InputError(f"data must be a pandas DataFrame, got {type(data).__name__}")
     if data.attrs:
@@ -80,32 +115,45 @@ def validate_panel(
     if infinite:
         bad = ", ".join(f"{c!r} ({n} rows)" for c, n in infinite.items())
         raise InputError(f"non-finite values (inf) in {bad}; every value must be a finite number")
+    adoption = None
     if treated is not None:
-        _require_numeric(frame, treated, "treatment")
-        d = frame[treated].to_numpy()
-        values = set(np.unique(d))
-        if not values <= {0, 1}:
-            raise InputError(
-                f"treatment column {treated!r} must be 0/1, found values {sorted(values)[:10]}"
-            )
-        if d.sum() == 0:
-            raise InputError(f"treatment column {treated!r} has no treated rows (all 0)")
-        if require_controls:
-            if codes is not None:
-                ever = np.zeros(codes[2], bool)
-                ever[codes[0][d == 1]] = True
-            else:
-                ever = (frame.groupby(unit)[treated].max() > 0).to_numpy()
-            if bool(ever.all()):
-                raise InputError(
-                    f"no control units: every {unit!r} ({len(ever)} units) is treated in some period "
-                    f"(column {treated!r}); the estimate needs units that are never treated to compare with"
-                )
-        if require_pre_period:
-            _adoption(frame, unit=unit, time=time, treated=treated, codes=codes)
+        adoption = check_treatment(frame, unit=unit, time=time, treated=treated, codes=codes,
+                                   require_controls=require_controls,
+                                   require_pre_period=require_pre_period)
     if codes is not None and _is_sorted(codes):
-        return frame.reset_index(drop=True)
-    return frame.sort_values([unit, time], kind="mergesort").reset_index(drop=True)
+        return ValidatedPanel(frame.reset_index(drop=True), codes, adoption)
+    frame = frame.sort_values([unit, time], kind="mergesort").reset_index(drop=True)
+    return ValidatedPanel(frame, None, adoption)
+
+
+def check_treatment(frame: pd.DataFrame, *, unit: str, time: str, treated: str, codes=None,
+                    require_controls: bool = True, require_pre_period: bool = True):
+    """The checks of :func:`validate_panel` on the 0/1 treatment column of ``frame``
+    (``codes``: :func:`_unit_time_codes` of ``frame`` when known). Returns the units' adoption
+    times (:func:`adoption_times`) when ``require_pre_period``, else ``None``."""
+    _require_numeric(frame, treated, "treatment")
+    d = frame[treated].to_numpy()
+    values = set(np.unique(d))
+    if not values <= {0, 1}:
+        raise InputError(
+            f"treatment column {treated!r} must be 0/1, found values {sorted(values)[:10]}"
+        )
+    if d.sum() == 0:
+        raise InputError(f"treatment column {treated!r} has no treated rows (all 0)")
+    if require_controls:
+        if codes is not None:
+            ever = np.zeros(codes[2], bool)
+            ever[codes[0][d == 1]] = True
+        else:
+            ever = (frame.groupby(unit)[treated].max() > 0).to_numpy()
+        if bool(ever.all()):
+            raise InputError(
+                f"no control units: every {unit!r} ({len(ever)} units) is treated in some period "
+                f"(column {treated!r}); the estimate needs units that are never treated to compare with"
+            )
+    if require_pre_period:
+        return _adoption(frame, unit=unit, time=time, treated=treated, codes=codes)
+    return None
 
 
 def _check_weights(data: pd.DataFrame, weights: str, unit: str, time: str) -> None:

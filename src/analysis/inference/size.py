@@ -45,7 +45,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError, choices_message, require_columns
-from .placebo_units import PlaceboUnits, draw_placebo_units, treated_layout
+from .placebo_units import PlaceboDraws, PlaceboUnits, draw_placebo_units, treated_layout
 
 SIZE_METHODS = ("cluster", "wild", "ri", "ri_scattered", "placebo")
 _ESTIMATOR = {"cluster": "twfe", "wild": "twfe", "ri": "twfe", "ri_scattered": "twfe",
@@ -113,8 +113,7 @@ def size_simulation(
     with at least two periods before it) starts the placebo treatment. ``sizes``: the real
     layout (units per treated cluster); by default read from ``frame``.
     """
-    from ..estimators.did import twfe_did
-    from ..estimators.sdid import synthetic_did
+    from ..estimators.did import fit_twfe, prepare_panel
 
     spec = placebo_units or PlaceboUnits()
     methods = list(dict.fromkeys(methods))
@@ -123,67 +122,62 @@ def size_simulation(
         raise InputError(choices_message("size method", bad[0], SIZE_METHODS))
     if draws < 20:
         raise InputError(f"size simulation needs at least 20 draws, got {draws}")
-    require_columns(frame, (unit, time, outcome, cluster, treated_group))
-    layout = tuple(int(s) for s in (sizes if sizes is not None else
-                                    treated_layout(frame, unit=unit, cluster=cluster,
-                                                   treated_group=treated_group)))
-    pre = frame[(frame[time] < before) & (frame[treated_group].astype(float) == 0)]
-    times = np.sort(pre[time].unique())
-    if np.sum(times < fake_adoption) < 2 or np.sum(times >= fake_adoption) < 1:
-        raise InputError(f"fake adoption {fake_adoption} needs at least two periods before it and "
-                         f"one from it on in the pre-period {list(times)}")
-    cols = list(dict.fromkeys([unit, time, outcome, *spec.columns]))
-    pre = pre[cols].reset_index(drop=True)
-    # pandas deep-copies ``attrs`` (an analysis frame's design record) on every operation on
-    # the frame; the estimators do not read them
-    pre.attrs = {}
-    # integer unit codes: the estimators' results do not depend on labels, and string labels
-    # cost more than the fits on panels of a few hundred units
-    pre[unit] = pd.factorize(pre[unit], sort=True)[0]
-    assignments = draw_placebo_units(pre, unit=unit, sizes=layout, reps=draws, seed=seed,
-                                     placebo_units=spec, enumerate_if_feasible=False)
-    units = assignments.units
-    unit_pos = units.get_indexer(pre[unit])
-    post = (pre[time].to_numpy() >= fake_adoption)
-    base_cluster = unit_pos.astype(np.int64)
-    n_units = len(units)
-    group_col = assignments.group_of_column
+    panel = placebo_panel(frame, unit=unit, time=time, outcome=outcome,
+                          fake_adoption=fake_adoption, before=before, cluster=cluster,
+                          treated_group=treated_group, sizes=sizes, placebo_units=spec,
+                          draws=draws, seed=seed)
+    layout, pre = panel.layout, panel.pre
     kw = dict(unit=unit, time=time, outcome=outcome, treated="treated", cluster="cluster")
+    # Every draw shares the rows of ``pre``; only the treatment and cluster columns change. The
+    # panel is validated and factorised once (prepare_panel) and each draw is fitted by the
+    # public estimator's own fit on the prepared panel with the draw's two columns swapped in
+    # (PanelDesign.with_assignment): twfe_did(data, ...) is fit_twfe(prepare_panel(data), ...).
+    base = None
+    sdid = _SDIDDraws(panel, kw) if "placebo" in methods else None
     records = []
-    for d, members in enumerate(assignments.members):
-        label = np.full(n_units, -1)
-        label[members] = group_col
-        row_label = label[unit_pos]
-        treated = ((row_label >= 0) & post).astype(int)
-        cl = np.where(row_label >= 0, n_units + row_label, base_cluster)
-        data = pre.assign(treated=treated, cluster=cl)
+    for d in range(panel.n_draws):
+        treated, cl = panel.columns(d)
         rec = {"draw": d}
+        designs: dict = {}
         for m in methods:
             if m == "placebo":
-                r = synthetic_did(data, **kw, inference="none")
-                rec["placebo_estimate"] = float(r.params["att"])
+                rec["placebo_estimate"] = sdid.estimate(d)
                 continue
             try:
+                scattered = m == "ri_scattered"  # every unit its own cluster
+                if scattered not in designs:
+                    cluster_of = panel.base_cluster if scattered else cl
+                    try:
+                        if base is None:
+                            base = designs[scattered] = prepare_panel(
+                                pre.assign(treated=treated, cluster=cluster_of), **kw)
+                        else:
+                            designs[scattered] = base.with_assignment(treated, cluster_of)
+                    except InputError as exc:
+                        designs[scattered] = exc
+                design = designs[scattered]
+                if isinstance(design, InputError):
+                    raise design
                 if m == "cluster":
-                    r = twfe_did(data, **kw, inference="cluster", level=1 - alpha)
+                    r = fit_twfe(design, inference="cluster", level=1 - alpha)
                 elif m == "wild":
-                    r = twfe_did(data, **kw, inference="wild", reps=wild_reps, seed=seed + d,
+                    r = fit_twfe(design, inference="wild", reps=wild_reps, seed=seed + d,
                                  level=1 - alpha)
                 elif m == "ri":
-                    r = twfe_did(data, **kw, inference="ri", reps=ri_reps, seed=seed + d,
-                                 placebo_units=spec, level=1 - alpha)
-                else:  # ri_scattered: every unit its own cluster, coefficient statistic
-                    r = twfe_did(data.assign(cluster=base_cluster), **kw, inference="ri",
-                                 reps=ri_reps, seed=seed + d, ri_statistic="coef",
-                                 level=1 - alpha)
+                    r = fit_twfe(design, inference="ri", reps=ri_reps, seed=seed + d,
+                                 placebo_units=spec, level=1 - alpha, placebo_data=pre)
+                else:  # ri_scattered: coefficient statistic
+                    r = fit_twfe(design, inference="ri", reps=ri_reps, seed=seed + d,
+                                 ri_statistic="coef", level=1 - alpha)
             except InputError as exc:  # e.g. the wild bootstrap with one treated cluster
                 rec[f"{m}_error"] = str(exc)
                 continue
-            ci = r.conf_int().loc["att"]
             rec[f"{m}_estimate"] = float(r.params["att"])
             rec[f"{m}_p"] = float(r.pvalues["att"])
-            rec[f"{m}_covers"] = bool(ci.iloc[0] <= 0 <= ci.iloc[1])
+            lo, hi = r.conf_int().loc["att"]
+            rec[f"{m}_covers"] = bool(lo <= 0 <= hi)
         records.append(rec)
+    assignments = panel.assignments
     per_draw = pd.DataFrame(records)
     warnings: list[str] = []
     if "placebo" in methods:
@@ -210,6 +204,118 @@ def size_simulation(
                                         "placebo_units"])
     return SizeResult(table, per_draw, layout, spec.to_dict(), float(fake_adoption), alpha,
                       warnings)
+
+
+@dataclass
+class PlaceboPanel:
+    """The pre-period panel of a size simulation and its placebo assignments: ``pre`` (rows of
+    control units before ``before``, integer unit codes) and, per draw, the treatment and
+    cluster columns of the placebo units (:meth:`columns`)."""
+
+    pre: pd.DataFrame
+    layout: tuple[int, ...]
+    assignments: "PlaceboDraws"
+    unit_pos: np.ndarray  # per row of ``pre``: position of its unit in ``assignments.units``
+    post: np.ndarray  # per row: time >= fake adoption
+    base_cluster: np.ndarray  # per row: its unit's own cluster
+
+    @property
+    def n_draws(self) -> int:
+        return len(self.assignments.members)
+
+    def placebo_label(self, d: int) -> np.ndarray:
+        """Per unit: the placebo unit (group) of draw ``d`` it belongs to, ``-1`` if none."""
+        label = np.full(len(self.assignments.units), -1)
+        label[self.assignments.members[d]] = self.assignments.group_of_column
+        return label
+
+    def columns(self, d: int) -> tuple[np.ndarray, np.ndarray]:
+        """Treatment (0/1) and cluster column of draw ``d``: each placebo unit one cluster,
+        treated from the fake adoption on; every other unit its own cluster."""
+        row_label = self.placebo_label(d)[self.unit_pos]
+        treated = ((row_label >= 0) & self.post).astype(int)
+        cluster = np.where(row_label >= 0, len(self.assignments.units) + row_label,
+                           self.base_cluster)
+        return treated, cluster
+
+
+def placebo_panel(frame: pd.DataFrame, *, unit: str, time: str, outcome: str,
+                  fake_adoption: float, before: float, cluster: str, treated_group: str,
+                  sizes: Sequence[int] | None, placebo_units: PlaceboUnits, draws: int,
+                  seed: int) -> PlaceboPanel:
+    """The pre-period panel and ``draws`` placebo assignments of :func:`size_simulation`."""
+    spec = placebo_units
+    require_columns(frame, (unit, time, outcome, cluster, treated_group))
+    layout = tuple(int(s) for s in (sizes if sizes is not None else
+                                    treated_layout(frame, unit=unit, cluster=cluster,
+                                                   treated_group=treated_group)))
+    pre = frame[(frame[time] < before) & (frame[treated_group].astype(float) == 0)]
+    times = np.sort(pre[time].unique())
+    if np.sum(times < fake_adoption) < 2 or np.sum(times >= fake_adoption) < 1:
+        raise InputError(f"fake adoption {fake_adoption} needs at least two periods before it and "
+                         f"one from it on in the pre-period {list(times)}")
+    cols = list(dict.fromkeys([unit, time, outcome, *spec.columns]))
+    pre = pre[cols].reset_index(drop=True)
+    # pandas deep-copies ``attrs`` (an analysis frame's design record) on every operation on
+    # the frame; the estimators do not read them
+    pre.attrs = {}
+    # integer unit codes: the estimators' results do not depend on labels, and string labels
+    # cost more than the fits on panels of a few hundred units
+    pre[unit] = pd.factorize(pre[unit], sort=True)[0]
+    assignments = draw_placebo_units(pre, unit=unit, sizes=layout, reps=draws, seed=seed,
+                                     placebo_units=spec, enumerate_if_feasible=False)
+    unit_pos = assignments.units.get_indexer(pre[unit])
+    post = pre[time].to_numpy() >= fake_adoption
+    return PlaceboPanel(pre, layout, assignments, unit_pos, post, unit_pos.astype(np.int64))
+
+
+class _SDIDDraws:
+    """SDID estimates of the draws of a :class:`PlaceboPanel`. Draw 0 is fitted by the public
+    :func:`~analysis.estimators.sdid.synthetic_did` (its checks hold for every draw: the same
+    rows, number of placebo-treated units and adoption time); every draw's estimate is that of
+    ``synthetic_did`` on the draw's columns, computed by the same calls on the same outcome
+    matrix (:func:`~analysis.estimators.sdid.placebo_fits`, rows: controls, then the
+    placebo-treated units, each in label order)."""
+
+    def __init__(self, panel: PlaceboPanel, kw: dict) -> None:
+        from ..estimators.sdid import synthetic_did
+
+        self.panel = panel
+        treated, cl = panel.columns(0)
+        first = synthetic_did(panel.pre.assign(treated=treated, cluster=cl), **kw,
+                              inference="none")
+        self.first = float(first.params["att"])
+        self.adoption_time = first.details["adoption_time"]
+        self.kw = kw
+        self.estimates: np.ndarray | None = None
+
+    def _fit_all(self) -> None:
+        from ..estimators.panel_data import validate_panel
+        from ..estimators.sdid import _outcome_matrix, placebo_fits
+
+        panel, kw = self.panel, self.kw
+        treated, cl = panel.columns(0)
+        core = validate_panel(panel.pre.assign(treated=treated, cluster=cl), unit=kw["unit"],
+                              time=kw["time"], outcome=kw["outcome"], treated=kw["treated"])
+        units, _, times, Y = _outcome_matrix(core.assign(**{kw["treated"]: 0}), unit=kw["unit"],
+                                             time=kw["time"], outcome=kw["outcome"],
+                                             treated=kw["treated"])
+        if not np.array_equal(np.asarray(units), panel.assignments.units.to_numpy()):
+            raise RuntimeError("outcome matrix rows are not the placebo units' order")  # pragma: no cover
+        T0 = int(np.sum(times < self.adoption_time))
+        n_treated = sum(panel.layout)
+        rows = []
+        for d in range(panel.n_draws):
+            placebo = panel.placebo_label(d) >= 0
+            rows.append(np.r_[np.flatnonzero(~placebo), np.flatnonzero(placebo)])
+        self.estimates = placebo_fits(Y, rows[1:], n_treated, T0).estimates
+
+    def estimate(self, d: int) -> float:
+        if d == 0:
+            return self.first
+        if self.estimates is None:
+            self._fit_all()
+        return float(self.estimates[d - 1])
 
 
 def _sdid_placebo_columns(per_draw: pd.DataFrame, members: np.ndarray, alpha: float) -> None:
