@@ -35,7 +35,8 @@ def replicate(seed: int, n_treated: int) -> tuple[float, bool, bool, bool]:
     fit = fwl_fit(des, X, des.k_absorbed())
     b, se = fit.beta[0], np.sqrt(fit.cov[0, 0])
     crit = stats.t(N_CLUSTERS - 1).ppf(0.975)
-    wild = wild_cluster_bootstrap(fit.X, fit.y, des.cluster_codes, reps=DRAWS, seed=seed)[0]
+    wild = wild_cluster_bootstrap(fit.X, fit.y, des.cluster_codes, reps=DRAWS, seed=seed,
+                                  absorbed=des.bootstrap_absorbed()[0])[0]
     ri = _randomization(des, X, reps=DRAWS, seed=seed, level=0.95)
     return (b, abs(b - EFFECT) <= crit * se, wild.ci_low <= EFFECT <= wild.ci_high,
             ri.ci_low <= EFFECT <= ri.ci_high)

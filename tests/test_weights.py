@@ -190,19 +190,20 @@ def test_constant_weights_equal_unweighted_for_every_inference():
 
 
 def test_weighted_wild_bootstrap_runs_on_the_weighted_partialled_design():
-    """The WCR bootstrap of weighted TWFE is the bootstrap of the weighted partialled design
-    (the effects partialled by the weighted dummy-variable regression, rows scaled by sqrt(w)),
-    the same convention as the unweighted estimator (analysis.inference.wild_bootstrap)."""
+    """The WCR bootstrap of weighted TWFE is the bootstrap of the weighted design with the unit
+    effects (nested in the clusters) partialled by the weighted dummy-variable regression and the
+    period dummies, partialled the same way, as regressors; rows scaled by sqrt(w). The same
+    convention as the unweighted estimator (analysis.inference.wild_bootstrap)."""
     from analysis.inference.wild_bootstrap import wild_cluster_bootstrap
 
     df = _panels()["unbalanced"].sort_values(["unit", "year"])
     r = twfe_did(df, covariates=["x"], weights="w", inference="wild", reps=499, seed=4, **KW)
-    F = pd.get_dummies(df[["unit", "year"]].astype(str), drop_first=True).astype(float)
-    F.insert(0, "const", 1.0)
+    U = pd.get_dummies(df["unit"].astype(str)).astype(float).to_numpy()
+    T = pd.get_dummies(df["year"].astype(str), drop_first=True).astype(float).to_numpy()
     sw = np.sqrt(df["w"].to_numpy())[:, None]
-    M = df[["treated", "x", "y"]].to_numpy(float)
-    part = (M - F.to_numpy() @ np.linalg.lstsq(F.to_numpy() * sw, M * sw, rcond=None)[0]) * sw
-    ref = wild_cluster_bootstrap(part[:, :2], part[:, 2], df["cluster"].to_numpy(), coefs=[0],
+    M = np.column_stack([df[["treated", "x"]].to_numpy(float), T, df["y"].to_numpy(float)])
+    part = (M - U @ np.linalg.lstsq(U * sw, M * sw, rcond=None)[0]) * sw
+    ref = wild_cluster_bootstrap(part[:, :-1], part[:, -1], df["cluster"].to_numpy(), coefs=[0],
                                  reps=499, seed=4)[0]
     assert r.pvalues["att"] == pytest.approx(ref.p_value, abs=1e-12)
     lo, hi = r.conf_int().loc["att"]

@@ -52,6 +52,11 @@ FEW_TREATED_CLUSTERS = 10
 CONTROL_POOL = "units never treated in the data"
 
 
+#: rows x columns up to which the wild bootstrap keeps unit and period dummies that are not nested
+#: in the clusters as regressors (128 MB of float64)
+BOOTSTRAP_DUMMY_ELEMENTS = 2 ** 24
+
+
 @dataclass
 class PanelDesign:
     """A validated panel as arrays, with its clusters and the absorbed-effects projection.
@@ -186,14 +191,33 @@ class PanelDesign:
         unbalanced: :class:`analysis.estimators.within.WithinTransform`). With observation
         weights: the weighted within transformation with rows scaled by ``sqrt(w)``, so that
         ordinary least squares on absorbed columns is the weighted least squares fit."""
-        if self._within is None:
-            self._within = WithinTransform(self.unit_codes, self.time_codes,
-                                           weights=self.weight_values)
-        out = self._within.transform(M)
+        out = self._within_transform().transform(M)
         if self.weight_values is None:
             return out
         sw = self.sqrt_weights
         return out * (sw if out.ndim == 1 else sw[:, None])
+
+    def _within_transform(self) -> WithinTransform:
+        if self._within is None:
+            self._within = WithinTransform(self.unit_codes, self.time_codes,
+                                           weights=self.weight_values)
+        return self._within
+
+    def bootstrap_absorbed(self) -> tuple[np.ndarray | None, list[str]]:
+        """The absorbed effects the wild cluster bootstrap keeps as regressors: those not nested
+        in the clusters (period effects; unit effects too when units are not nested), rows
+        scaled as :meth:`absorb`. With more dummies than ``BOOTSTRAP_DUMMY_ELEMENTS`` allows,
+        ``None`` and a warning: the bootstrap then partials them out, an approximation."""
+        nested = self.units_nested_in_clusters
+        if not nested and self.n_obs * (self.n_units + self.n_periods) > BOOTSTRAP_DUMMY_ELEMENTS:
+            return None, [
+                f"units are not nested in the clusters ({self.cluster!r}) and the "
+                f"{self.n_units + self.n_periods - 1} unit and period dummies are too many to keep "
+                "as wild bootstrap regressors: the bootstrap partials them out, an approximation "
+                "to the bootstrap of the dummy-variable model"]
+        cols = self._within_transform().effects_not_nested(nested)
+        sw = self.sqrt_weights
+        return (cols if sw is None else cols * sw[:, None]), []
 
     def weights_record(self) -> dict | None:
         """What the observation weights were (for the result's design record)."""
@@ -541,9 +565,11 @@ def _finish(design, estimator, inference, params, se, ss, X_raw, k_abs, warnings
         from ..inference.wild_bootstrap import wild_cluster_bootstrap
 
         fit = fwl_fit(design, X_raw, k_abs)
-        res = wild_cluster_bootstrap(fit.X, fit.y, design.cluster_codes, coefs=[0], reps=reps,
-                                     weights=bootstrap_weights, seed=seed, level=level,
-                                     n_treated_clusters=design.n_treated_clusters)[0]
+        absorbed, absorbed_warnings = design.bootstrap_absorbed()
+        res = wild_cluster_bootstrap(fit.X, fit.y, design.cluster_codes, absorbed=absorbed,
+                                     coefs=[0], reps=reps, weights=bootstrap_weights, seed=seed,
+                                     level=level, n_treated_clusters=design.n_treated_clusters)[0]
+        warnings = warnings + absorbed_warnings
         details["wild_bootstrap"] = res.to_dict()
         details["cluster_se"] = float(se["att"])
         extra["bootstrap_weights"] = res.weights

@@ -134,8 +134,10 @@ def event_study(
     if inference == "wild":
         from ..inference.wild_bootstrap import wild_cluster_bootstrap
 
-        boot = dict(reps=reps, weights=bootstrap_weights, seed=seed, level=level,
-                    n_treated_clusters=design.n_treated_clusters)
+        absorbed, absorbed_warnings = design.bootstrap_absorbed()
+        warnings.extend(absorbed_warnings)
+        boot = dict(absorbed=absorbed, reps=reps, weights=bootstrap_weights, seed=seed,
+                    level=level, n_treated_clusters=design.n_treated_clusters)
         res = wild_cluster_bootstrap(fit.X, fit.y, design.cluster_codes,
                                      coefs=range(len(terms)), **boot)
         # the average as one coefficient: X b = (X A^-1)(A b), A = identity with the first post

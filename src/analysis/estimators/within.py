@@ -111,3 +111,26 @@ class WithinTransform:
             gram = dt.T @ dt if w is None else (dt * w[:, None]).T @ dt
             self._basis = (dt, np.linalg.pinv(gram, rcond=RCOND, hermitian=True))
         return self._basis
+
+    def effects_not_nested(self, units_nested: bool) -> np.ndarray:
+        """Columns spanning the absorbed effects that are not nested in the clusters, in the
+        (weighted) metric of :meth:`transform`: with unit effects nested in the clusters, the
+        (weighted-)unit-demeaned period dummies (:meth:`period_basis`); otherwise the unit and
+        period dummies themselves (``n x (N + T - 1)``). :meth:`transform` leaves columns
+        orthogonal (in the ``W`` metric) to them. The wild cluster bootstrap keeps these effects
+        as regressors (Roodman, MacKinnon, Nielsen & Webb 2019, boottest)."""
+        n = len(self.unit_codes)
+        if units_nested and self.unit_effects:
+            if not self.time_effects:
+                return np.empty((n, 0))
+            return self.period_basis()[0]
+        blocks = []
+        if self.unit_effects:
+            units = np.zeros((n, self.n_units))
+            units[np.arange(n), self.unit_codes] = 1.0
+            blocks.append(units)
+        if self.time_effects:
+            periods = np.zeros((n, self.n_periods))
+            periods[np.arange(n), self.time_codes] = 1.0
+            blocks.append(periods[:, 1:] if self.unit_effects else periods)
+        return np.hstack(blocks) if blocks else np.empty((n, 0))
