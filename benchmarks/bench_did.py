@@ -75,22 +75,27 @@ def run() -> list[dict]:
     rows.append(_twfe_row(f"TWFE + CR1, simulated ({len(sim):,} rows, 292 clusters)", sim,
                           "unit", "year", "y", "treated", "cluster"))
 
-    # --- wild cluster restricted bootstrap, 9,999 draws, same partialled data ----------------
+    # --- wild cluster restricted bootstrap, 9,999 draws, same data and model ----------------
     before = load()
     des = prepare_panel(sim, unit="unit", time="year", outcome="y", treated="treated",
                         cluster="cluster")
     fit = fwl_fit(des, des.frame[["treated"]].to_numpy(float), des.k_absorbed())
     codes = des.cluster_codes
+    periods, _ = des.bootstrap_absorbed()  # unit-demeaned period dummies: bootstrap regressors
 
     def ours():
-        return wild_cluster_bootstrap(fit.X, fit.y, codes, reps=BOOT_REPS, weights="rademacher",
-                                      seed=1, ci=False)[0]
+        return wild_cluster_bootstrap(fit.X, fit.y, codes, absorbed=periods, reps=BOOT_REPS,
+                                      weights="rademacher", seed=1, ci=False)[0]
 
     try:
         import statsmodels.api as sm
         from wildboottest.wildboottest import wildboottest as wbt
 
-        model = sm.OLS(fit.y, pd.DataFrame({"treated": fit.X[:, 0]}))
+        # the same model: treatment and period columns (unit effects, nested in the clusters,
+        # partialled out)
+        columns = {"treated": fit.X[:, 0]} | {f"period_{j}": periods[:, j]
+                                              for j in range(periods.shape[1])}
+        model = sm.OLS(fit.y, pd.DataFrame(columns))
 
         def peer():
             return wbt(model, B=BOOT_REPS, cluster=codes, param="treated",
