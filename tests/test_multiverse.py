@@ -205,6 +205,50 @@ def test_every_specification_has_a_row_and_skips_carry_reasons(small_run):
     assert joint["draws"] == 39 and 0 < joint["statistics"]["median_estimate"]["p_value"] <= 1
 
 
+def test_sdid_placebo_estimates_report_each_fits_convergence():
+    """SDID's placebo estimates come with, per draw, whether both Frank-Wolfe passes stopped
+    before the cap: the same estimates and flags as synthetic_did's own fit of that frame."""
+    from analysis.estimators.sdid import synthetic_did
+
+    donor = _panel()
+    pool = sorted(donor.loc[donor["treated_group"] == 0, "kunta"].unique())
+    assign = draw_assignments(pool, [2, 1], 3, seed=3, units=donor.rename(columns={"y": "outcome", "y_coord": "y"}))
+    panel = SpecPanel(donor, donor, pool, "y")
+    estimates, converged = placebo_estimates("sdid", panel, assign, with_convergence=True)
+    assert converged.dtype == bool and len(converged) == 3
+    np.testing.assert_array_equal(estimates, placebo_estimates("sdid", panel, assign))
+    for d in range(3):
+        chosen = [pool[j] for j in np.flatnonzero(assign[d])]
+        pf = donor[donor["treated_group"].eq(0)].copy()
+        pf["treated"] = (pf["kunta"].isin(chosen) & (pf["year"] >= 2015)).astype(int)
+        fit = synthetic_did(pf, unit="kunta", time="year", outcome="y", treated="treated",
+                            inference="none")
+        assert estimates[d] == pytest.approx(fit.params["att"], rel=1e-9, abs=1e-9)
+        conv = fit.details["convergence"]
+        assert converged[d] == (conv["unit_weights"]["converged"] and conv["time_weights"]["converged"])
+
+
+def test_summary_counts_sdid_placebo_fits_at_the_iteration_cap(tmp_path, panel_path):
+    from analysis.cli import main
+    from analysis.estimators.sdid import MAX_ITER
+
+    grid = tmp_path / "grid.yaml"
+    grid.write_text(SMALL_GRID.replace("placebo_draws: 39", "placebo_draws: 19")
+                    .replace("[twfe, event-study]", "[sdid]").replace("[default, matched]", "[default]")
+                    .replace("[level, log]", "[level]").replace("[none, population]", "[none]"))
+    out = tmp_path / "out"
+    assert main(["multiverse", "--model", "integrated_welfare", "--outcome",
+                 "social_health_costs_eur_per_capita", "--grid", str(grid), "--panel",
+                 str(panel_path), "--scheduler", "inline", "--out", str(out), "--quiet"]) == 0
+    rows = pd.read_parquet(out / "specifications.parquet")
+    [spec_id] = rows.loc[rows["status"] == "estimated", "spec_id"]
+    s = json.loads((out / "summary.json").read_text())["by_outcome"]["social_health_costs_eur_per_capita"]
+    conv = s["sdid_placebo_convergence"]
+    assert conv["fits"] == 19 and conv["max_iter"] == MAX_ITER
+    assert 0 <= conv["not_converged"] <= 19
+    assert conv["by_specification"] == {spec_id: {"fits": 19, "not_converged": conv["not_converged"]}}
+
+
 @pytest.mark.parametrize("weighting", ["none", "population"])
 @pytest.mark.parametrize("estimator", ["twfe", "event-study"])
 def test_the_command_of_a_row_reproduces_it(small_run, capsys, monkeypatch, estimator, weighting):
@@ -303,7 +347,9 @@ def test_restricted_pools_are_rebuilt_around_the_placebo_units(panel, control_po
     units = list(sp.units)
     comparisons = comparisons_task(control_pool, donor, pool, assign, outcome)
     assert comparisons[0] == units and (comparisons[1] == included).all()
-    got = placebo_task("twfe", outcome, (), None, frame, donor, pool, assign, 0, 3, comparisons)
+    got, converged = placebo_task("twfe", outcome, (), None, frame, donor, pool, assign, 0, 3,
+                                  comparisons)
+    assert converged is None  # TWFE has no iterative solver to report on
     for d in range(3):
         placebo = [pool[j] for j in np.flatnonzero(assign[d])]
         rest = [u for u in units if u not in placebo]

@@ -9,7 +9,8 @@ returns on each of them (tests pin every one to it):
 - :func:`twfe_placebo` = ``twfe_did(...).params["att"]``;
 - :func:`event_study_placebo` = the event-study average ``att`` (mean of the post-period
   event-time coefficients of ``event_study``);
-- :func:`synthetic_did_placebo` = ``synthetic_did(...).params["att"]``;
+- :func:`synthetic_did_placebo` = ``synthetic_did(...).params["att"]``
+  (:func:`synthetic_did_placebo_fits`: with each fit's Frank-Wolfe convergence);
 - :func:`synthetic_control_placebo` = ``synthetic_control(...).params["att"]`` (treated group
   averaged into one unit, predictors the pre-period outcomes).
 
@@ -29,12 +30,15 @@ their weights on each frame with the estimators' own solvers.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 import pandas as pd
 
 from ..errors import InputError, require_columns
+
+if TYPE_CHECKING:
+    from .sdid import PlaceboFits
 
 
 @dataclass(frozen=True)
@@ -194,7 +198,17 @@ def synthetic_did_placebo(data: pd.DataFrame, *, unit: str, time: str, outcome: 
     """``synthetic_did``'s ``att`` on each placebo frame (Arkhangelsky et al. 2021): unit and
     time weights re-solved on every frame (:func:`analysis.estimators.sdid.placebo_fits`, the
     solver of the estimator's own placebo standard error)."""
-    from .sdid import placebo_fits
+    return synthetic_did_placebo_fits(data, unit=unit, time=time, outcome=outcome,
+                                      placebo=placebo, adoption_time=adoption_time,
+                                      included=included, cube=cube).estimates
+
+
+def synthetic_did_placebo_fits(data: pd.DataFrame, *, unit: str, time: str, outcome: str,
+                               placebo, adoption_time: float, included=None,
+                               cube: PanelCube | None = None) -> PlaceboFits:
+    """:func:`synthetic_did_placebo` with, per frame, whether its Frank-Wolfe weights
+    converged before R synthdid's iteration cap (:class:`analysis.estimators.sdid.PlaceboFits`)."""
+    from .sdid import PlaceboFits, placebo_fits
 
     cube = cube or PanelCube.from_frame(data, unit=unit, time=time, outcome=outcome)
     P, S = _membership(cube, placebo, included)
@@ -207,11 +221,14 @@ def synthetic_did_placebo(data: pd.DataFrame, *, unit: str, time: str, outcome: 
         raise InputError("synthetic DiD needs at least 2 control units in every placebo frame")
     n_treated = P.sum(axis=1)
     out = np.empty(len(P))
+    converged = np.empty(len(P), bool)
     for k in np.unique(n_treated):  # placebo_fits takes one number of treated units at a time
         at = np.flatnonzero(n_treated == k)
         rows = (np.r_[np.flatnonzero(C[d]), np.flatnonzero(P[d])] for d in at)
-        out[at] = placebo_fits(Y, rows, int(k), t0).estimates
-    return out
+        fits = placebo_fits(Y, rows, int(k), t0)
+        out[at] = fits.estimates
+        converged[at] = fits.converged
+    return PlaceboFits(out, converged)
 
 
 def synthetic_control_placebo(data: pd.DataFrame, *, unit: str, time: str, outcome: str, placebo,

@@ -153,13 +153,19 @@ def valid_draws(assign: np.ndarray, pool: list[str], region_of,
 #: the joint test's estimators and their batched placebo form (analysis.estimators.batched)
 BATCHED = {"twfe": "twfe_placebo", "event-study": "event_study_placebo",
            "sdid": "synthetic_did_placebo", "sc": "synthetic_control_placebo"}
+#: the joint test's estimators whose batched fits also report their solver's convergence
+FIT_REPORTS = {"sdid": "synthetic_did_placebo_fits"}
 
 
 def placebo_estimates(estimator: str, panel: SpecPanel, assign: np.ndarray,
-                      included: np.ndarray | None = None) -> np.ndarray:
+                      included: np.ndarray | None = None, *, with_convergence: bool = False):
     """The estimator's estimate on each placebo frame of ``assign`` (a block of draws): the
     placebo units are treated from the adoption year on, the comparison is ``included`` (per
-    draw and unit; default the specification's controls) less the placebo units."""
+    draw and unit; default the specification's controls) less the placebo units.
+
+    ``with_convergence``: return ``(estimates, converged)``, ``converged`` per draw for the
+    estimators whose weights come from an iterative solver with a cap (:data:`FIT_REPORTS`:
+    SDID's Frank-Wolfe), ``None`` for the others."""
     from ..estimators import batched
 
     if estimator not in BATCHED:
@@ -167,6 +173,10 @@ def placebo_estimates(estimator: str, panel: SpecPanel, assign: np.ndarray,
                          f"valid choices: {', '.join(BATCHED)}")
     P = panel.membership(assign) > 0
     S = (panel.is_control[None, :] if included is None else included) | P
-    fn = getattr(batched, BATCHED[estimator])
-    return fn(None, unit="kunta", time="year", outcome="", placebo=P, included=S,
+    kw = dict(unit="kunta", time="year", outcome="", placebo=P, included=S,
               adoption_time=study.ADOPTION_YEAR, cube=panel.cube)
+    if with_convergence and estimator in FIT_REPORTS:
+        fits = getattr(batched, FIT_REPORTS[estimator])(None, **kw)
+        return fits.estimates, fits.converged
+    estimates = getattr(batched, BATCHED[estimator])(None, **kw)
+    return (estimates, None) if with_convergence else estimates

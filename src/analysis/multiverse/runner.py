@@ -78,8 +78,10 @@ def comparisons_task(control_pool: str, donor: pd.DataFrame, pool: list[str], as
 
 def placebo_task(estimator: str, outcome: str, covariates: tuple, weights: str | None,
                  frame: pd.DataFrame, donor: pd.DataFrame, pool: list[str], assign: np.ndarray,
-                 start: int, stop: int, comparisons: tuple | None = None) -> np.ndarray:
-    """The specification's estimates on placebo draws ``start:stop``. With ``comparisons``
+                 start: int, stop: int, comparisons: tuple | None = None):
+    """The specification's estimates on placebo draws ``start:stop`` and, for SDID, whether each
+    fit's Frank-Wolfe weights converged (``(estimates, converged or None)``,
+    :func:`analysis.multiverse.placebo.placebo_estimates`). With ``comparisons``
     (:func:`comparisons_task`: a ``same_region`` or ``matched`` specification) each draw's
     comparison units are those rebuilt around its placebo units; units without the
     specification's outcome column (a log of a non-positive value) leave that frame."""
@@ -88,14 +90,15 @@ def placebo_task(estimator: str, outcome: str, covariates: tuple, weights: str |
     block = assign[start:stop]
     if comparisons is None:
         return placebo_estimates(estimator, SpecPanel(frame, donor, pool, outcome, covariates, weights),
-                                 block)
+                                 block, with_convergence=True)
     need = [outcome, *covariates] + ([weights] if weights else [])
     complete = donor[need].notna().all(axis=1).groupby(donor["kunta"]).all()
     usable = donor[donor["kunta"].isin(complete.index[complete])]
     panel = SpecPanel(usable, usable, pool, outcome, covariates, weights)
     units, included = comparisons
     columns = pd.Index(units).get_indexer(panel.units)
-    return placebo_estimates(estimator, panel, block, included[start:stop][:, columns])
+    return placebo_estimates(estimator, panel, block, included[start:stop][:, columns],
+                             with_convergence=True)
 
 
 # ------------------------------------------------------------------------------------------
@@ -386,8 +389,11 @@ def _run_outcome(plan, outcome, candidates: list[Candidate], panel, executor, se
 
     # joint test: observed estimates + placebo draws per specification
     draws: dict[Specification, list] = {}
-    for (spec, _), values in zip(draw_futures, draw_results):
+    converged: dict[Specification, list] = {}
+    for (spec, _), (values, ok) in zip(draw_futures, draw_results):
         draws.setdefault(spec, []).append(values)
+        if ok is not None:
+            converged.setdefault(spec, []).append(ok)
     estimated = {s for s, r in by_spec.items() if r["status"] == "estimated"}
     from .joint import rank_pvalues
 
@@ -407,6 +413,9 @@ def _run_outcome(plan, outcome, candidates: list[Candidate], panel, executor, se
         "joint_estimators": list(settings["joint_estimators"]),
         "curves": {},
     }
+    sdid_convergence = _placebo_convergence(converged, estimated)
+    if sdid_convergence is not None:
+        summary["sdid_placebo_convergence"] = sdid_convergence
     # one curve per outcome scale (level, log): medians of different scales do not mix
     for transform in [t for t in ("level", "log") if (table["transform"] == t).any()]:
         cols, ids = [], []
@@ -446,6 +455,23 @@ def _typed(table: pd.DataFrame) -> pd.DataFrame:
             table[col] = pd.NA
         table[col] = table[col].astype("Int64")
     return table
+
+
+def _placebo_convergence(converged: dict, estimated: set) -> dict | None:
+    """How many placebo fits of the estimated SDID specifications stopped at the Frank-Wolfe
+    iteration cap (R synthdid's), in total and per specification; ``None`` without any."""
+    from ..estimators.sdid import MAX_ITER
+
+    by_spec = {}
+    for spec, blocks in converged.items():
+        if spec in estimated:
+            ok = np.concatenate(blocks)
+            by_spec[spec.spec_id] = {"fits": int(ok.size), "not_converged": int((~ok).sum())}
+    if not by_spec:
+        return None
+    return {"fits": sum(v["fits"] for v in by_spec.values()),
+            "not_converged": sum(v["not_converged"] for v in by_spec.values()),
+            "max_iter": MAX_ITER, "by_specification": by_spec}
 
 
 def _placebo_pool(donors: list[pd.DataFrame], columns: list[str]) -> list[str]:
