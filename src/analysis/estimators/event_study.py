@@ -73,9 +73,8 @@ def event_study(
                            covariates=covariates, cluster=cluster, weights=weights)
     if inference == "wild":
         refuse_wild_with_one_treated_cluster(design)
-    f = design.frame
-    adopt = f[unit].map(design.adoption).to_numpy(dtype=float)
-    rel = f[time].to_numpy(dtype=float) - adopt  # NaN for never treated
+    adopt = design.adoption_values[design.unit_codes]
+    rel = design.values(time) - adopt  # NaN for never treated
     if window is not None:
         lo, hi = window
         if not lo < ref < hi:
@@ -92,7 +91,7 @@ def event_study(
     if not any(np.isnan(rel)):
         raise InputError("the event study needs never-treated (control) units")
     cols = {term_name(e): (rel == e).astype(float) for e in terms}
-    X_raw = np.column_stack([*cols.values(), *(f[c].to_numpy(dtype=float) for c in design.covariates)])
+    X_raw = np.column_stack([*cols.values(), *(design.values(c) for c in design.covariates)])
     names = [*cols, *design.covariates]
     fit = fwl_fit(design, X_raw, design.k_absorbed())
     if engine == "linearmodels":
@@ -104,9 +103,10 @@ def event_study(
     post = [i for i, e in enumerate(terms) if e >= 0]
     avg = np.zeros(len(names))
     avg[post] = 1.0 / len(post)
-    params = pd.Series([*fit.beta, float(avg @ fit.beta)], index=[*names, AVERAGE_TERM])
+    index = pd.Index([*names, AVERAGE_TERM])
+    params = pd.Series([*fit.beta, float(avg @ fit.beta)], index=index)
     se = pd.Series([*np.sqrt(np.diag(fit.cov)), float(np.sqrt(max(avg @ fit.cov @ avg, 0.0)))],
-                   index=[*names, AVERAGE_TERM])
+                   index=index)
     ss = fit.small_sample
     warnings = inference_warnings(design, inference)
     one = design.n_treated_clusters < 2
@@ -122,7 +122,7 @@ def event_study(
         m = len(leads)
         stat = float(b @ np.linalg.pinv(V) @ b) / m
         pretrend["statistic"] = stat
-        pretrend["p_value"] = float(stats.f(m, ss.df).sf(stat)) if ss.df > 0 else np.nan
+        pretrend["p_value"] = float(stats.f.sf(stat, m, ss.df)) if ss.df > 0 else np.nan
     pvalues = ci = None
     details: dict = {"pretrend": pretrend, "reference_event_time": ref}
     if not one:

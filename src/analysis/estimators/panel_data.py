@@ -16,7 +16,8 @@ from ..errors import InputError, require_columns
 
 
 def _require_numeric(data: pd.DataFrame, column: str, role: str) -> None:
-    if not (pd.api.types.is_numeric_dtype(data[column]) and not pd.api.types.is_bool_dtype(data[column])):
+    dtype = data[column].dtype
+    if not (pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)):
         raise InputError(
             f"{role} column {column!r} must be numeric, got dtype {data[column].dtype} "
             f"(e.g. {data[column].dropna().astype(str).head(3).tolist()})"
