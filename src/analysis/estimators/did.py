@@ -88,12 +88,24 @@ class PanelDesign:
     #: ``panel_data._unit_time_codes`` of ``frame`` (``None``: labels took the grouped path)
     _codes: tuple | None = field(default=None, repr=False, compare=False)
     _arrays: dict = field(default_factory=dict, repr=False, compare=False)
+    #: results that depend only on the rows, outcome, covariates and weights: shared (by
+    #: reference) with every design :meth:`with_assignment` derives
+    _shared: dict = field(default_factory=dict, repr=False, compare=False)
+    #: fits of this design (its treatment and clusters), reused by each inference method
+    _fits: dict = field(default_factory=dict, repr=False, compare=False)
 
     def values(self, column: str) -> np.ndarray:
         """``frame[column].to_numpy(dtype=float)``, computed once per design."""
         out = self._arrays.get(column)
         if out is None:
             out = self._arrays[column] = self.frame[column].to_numpy(dtype=float)
+        return out
+
+    def absorbed_outcome(self) -> np.ndarray:
+        """:meth:`absorb` of the outcome column, computed once per panel (read-only)."""
+        out = self._shared.get("absorbed_outcome")
+        if out is None:
+            out = self._shared["absorbed_outcome"] = _read_only(self.absorb(self.values(self.outcome)))
         return out
 
     def with_assignment(self, treated: np.ndarray, cluster: np.ndarray) -> "PanelDesign":
@@ -129,7 +141,7 @@ class PanelDesign:
         return _design(frame, self.unit, self.time, self.outcome, self.treated, self.covariates,
                        self.cluster, self.weights, self.unit_codes, self.units, self.time_codes,
                        self.times, adoption, self._codes, within=self._within, arrays=shared,
-                       weight_values=self.weight_values)
+                       weight_values=self.weight_values, shared=self._shared)
 
     @property
     def sqrt_weights(self) -> np.ndarray | None:
@@ -269,7 +281,7 @@ def prepare_panel(
 
 def _design(frame, unit, time, outcome, treated, covariates, cluster_col, weights, unit_codes,
             units, time_codes, times, adoption, codes, *, within=None, arrays=None,
-            weight_values=None) -> PanelDesign:
+            weight_values=None, shared=None) -> PanelDesign:
     """The :class:`PanelDesign` of a validated frame with its unit and period codes: clusters,
     nesting, and the errors of :func:`prepare_panel` about them."""
     if cluster_col == unit:
@@ -301,8 +313,13 @@ def _design(frame, unit, time, outcome, treated, covariates, cluster_col, weight
         times=times, clusters=pd.Index(clusters), adoption=adoption,
         balanced=balanced, units_nested_in_clusters=nested, warnings=warnings,
         weights=weights, weight_values=weight_values, _within=within, _codes=codes,
-        _arrays=dict(arrays or {}),
+        _arrays=dict(arrays or {}), _shared={} if shared is None else shared,
     )
+
+
+def _read_only(a: np.ndarray) -> np.ndarray:
+    a.flags.writeable = False
+    return a
 
 
 def _factorize(s: pd.Series) -> tuple[np.ndarray, pd.Index]:
@@ -419,7 +436,7 @@ class FWLFit:
 
 def fwl_fit(design: PanelDesign, X_raw: np.ndarray, k_absorbed: int) -> FWLFit:
     X = design.absorb(X_raw)
-    y = design.absorb(design.values(design.outcome))
+    y = design.absorbed_outcome()
     bread = np.linalg.pinv(X.T @ X)
     beta = bread @ (X.T @ y)
     resid = y - X @ beta
@@ -504,11 +521,12 @@ def fit_twfe(
         refuse_wild_with_one_treated_cluster(design)
     names = ["att", *design.covariates]
     columns = [design.values(design.treated), *(design.values(c) for c in design.covariates)]
+    fit_frame = fwl = None
     if engine == "linearmodels":
         regressors = pd.DataFrame(dict(zip(names, columns)))
         params, _, kept = _panel_ols(design, regressors)
     else:
-        kept = [names[j] for j in kept_columns(design, _columns_matrix(columns))]
+        kept, fit_frame, fwl = _within_fit(design, names, columns)
     if "att" not in kept:
         raise InputError("the treatment is collinear with the unit and period effects")
     warnings = inference_warnings(design, inference)
@@ -521,8 +539,9 @@ def fit_twfe(
     # instead (the reference the within path is tested against); linearmodels' own clustered
     # covariance with absorbed entity effects rescales by the number of absorbed effects
     # (sqrt(2) larger on a 2-period panel), which is not the reghdfe / fixest convention.
-    fit_frame = _columns_matrix([columns[names.index(c)] for c in kept])
-    fwl = fwl_fit(design, fit_frame, k_abs)
+    if fwl is None:
+        fit_frame = _columns_matrix([columns[names.index(c)] for c in kept])
+        fwl = fwl_fit(design, fit_frame, k_abs)
     if engine == "linearmodels":
         if not np.allclose(fwl.beta, params.to_numpy(), rtol=1e-6,
                            atol=1e-8 * (1 + np.abs(fwl.beta).max())):
@@ -536,7 +555,21 @@ def fit_twfe(
     return _finish(design, "twfe", inference, params, se, ss, fit_frame, k_abs, warnings,
                    extra, reps=reps, seed=seed, bootstrap_weights=bootstrap_weights,
                    level=level, ri_statistic=ri_statistic, placebo_units=placebo_units,
-                   data=design.frame if placebo_data is None else placebo_data)
+                   data=design.frame if placebo_data is None else placebo_data, fwl=fwl)
+
+
+def _within_fit(design: PanelDesign, names: list[str], columns: list[np.ndarray]):
+    """Kept regressors, their matrix and the partialled fit (``None`` when the treatment is
+    absorbed) of the within engine; computed once per design, reused by each inference."""
+    cached = design._fits.get("within")
+    if cached is None:
+        kept = [names[j] for j in kept_columns(design, _columns_matrix(columns))]
+        fit_frame = fwl = None
+        if "att" in kept:
+            fit_frame = _columns_matrix([columns[names.index(c)] for c in kept])
+            fwl = fwl_fit(design, fit_frame, design.k_absorbed())
+        cached = design._fits["within"] = (kept, fit_frame, fwl)
+    return cached
 
 
 def _columns_matrix(columns: list[np.ndarray]) -> np.ndarray:
@@ -550,8 +583,9 @@ def _columns_matrix(columns: list[np.ndarray]) -> np.ndarray:
 
 def _finish(design, estimator, inference, params, se, ss, X_raw, k_abs, warnings, extra, *,
             reps, seed, bootstrap_weights, level, ri_statistic="t", placebo_units=None,
-            data=None):
-    """Attach the chosen inference for ``att`` and build the result."""
+            data=None, fwl=None):
+    """Attach the chosen inference for ``att`` and build the result (``fwl``: the fit of
+    ``X_raw``, when the caller has it)."""
     one = design.n_treated_clusters < 2
     if one:
         se = _without_se(se, "att")
@@ -564,7 +598,7 @@ def _finish(design, estimator, inference, params, se, ss, X_raw, k_abs, warnings
     elif inference == "wild":
         from ..inference.wild_bootstrap import wild_cluster_bootstrap
 
-        fit = fwl_fit(design, X_raw, k_abs)
+        fit = fwl if fwl is not None else fwl_fit(design, X_raw, k_abs)
         absorbed, absorbed_warnings = design.bootstrap_absorbed()
         res = wild_cluster_bootstrap(fit.X, fit.y, design.cluster_codes, absorbed=absorbed,
                                      coefs=[0], reps=reps, weights=bootstrap_weights, seed=seed,
@@ -586,7 +620,8 @@ def _finish(design, estimator, inference, params, se, ss, X_raw, k_abs, warnings
             shaped, draws = shaped_assignments(design, data, placebo_units, reps=reps, seed=seed,
                                                adoption_time=t0)
         res = _randomization(design, X_raw, reps=reps, seed=seed, level=level,
-                             statistic=ri_statistic, shaped=shaped)
+                             statistic=ri_statistic, shaped=shaped,
+                             nuisance=tuple(n for n in params.index if n != "att"))
         details["randomization"] = res.to_dict()
         details["randomization"]["statistic"] = ri_statistic
         if draws is not None:
@@ -668,13 +703,19 @@ def shaped_assignments(design: PanelDesign, data: pd.DataFrame, placebo_units: P
 
 
 def _randomization(design: PanelDesign, X_raw: np.ndarray, *, reps, seed, level, statistic="t",
-                   shaped=None):
-    """RI for the first column of ``X_raw`` (the treatment); other columns are nuisance."""
+                   shaped=None, nuisance=None):
+    """RI for the first column of ``X_raw`` (the treatment); other columns are nuisance.
+    ``nuisance``: their column names, when they are columns of the design: their partialled
+    form and the partialled outcome are then computed once per panel."""
     from ..inference.randomization import randomization_inference
 
-    W = design.absorb(X_raw[:, 1:]) if X_raw.shape[1] > 1 else None
-    if W is not None:
-        proj = np.linalg.pinv(W.T @ W) @ W.T
+    key = None if nuisance is None else ("randomization_nuisance", nuisance)
+    cached = design._shared.get(key) if key is not None else None
+    if cached is None:
+        W = design.absorb(X_raw[:, 1:]) if X_raw.shape[1] > 1 else None
+        proj = np.linalg.pinv(W.T @ W) @ W.T if W is not None else None
+    else:
+        W, proj, resid_y = cached
 
     def partial(M):
         Mt = design.absorb(M)
@@ -682,9 +723,14 @@ def _randomization(design: PanelDesign, X_raw: np.ndarray, *, reps, seed, level,
             Mt = Mt - W @ (proj @ Mt)
         return Mt
 
-    y = design.values(design.outcome)
+    if cached is None:
+        y = design.values(design.outcome)
+        resid_y = partial(y[:, None])[:, 0]
+        if key is not None:
+            design._shared[key] = tuple(a if a is None else _read_only(a)
+                                        for a in (W, proj, resid_y))
     return randomization_inference(
-        resid_y=partial(y[:, None])[:, 0], treatment=X_raw[:, 0], partial=partial,
+        resid_y=resid_y, treatment=X_raw[:, 0], partial=partial,
         time=design.values(design.time),
         cluster_codes=design.cluster_codes, cluster_adoption=design.cluster_adoption,
         reps=reps, seed=seed, level=level, statistic=statistic, shaped=shaped,
