@@ -246,6 +246,9 @@ def test_absorbed_columns_are_partialled_inside():
     assert (a.p_value, a.ci_low) == pytest.approx((b.p_value, b.ci_low), abs=EXACT)
     with pytest.raises(InputError, match="rows"):
         wild_cluster_bootstrap(part[:, :1], part[:, 1], df["cluster"], absorbed=per[:-1], **kw)
+    per[3, 2] = np.nan
+    with pytest.raises(InputError, match="missing or infinite"):
+        wild_cluster_bootstrap(part[:, :1], part[:, 1], df["cluster"], absorbed=per, **kw)
 
 
 def test_units_not_nested_in_clusters_keep_unit_dummies(monkeypatch):

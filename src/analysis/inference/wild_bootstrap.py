@@ -213,6 +213,8 @@ def wild_cluster_bootstrap(
         F = F[:, None] if F.ndim == 1 else F
         if F.shape[0] != X.shape[0]:
             raise InputError(f"absorbed has {F.shape[0]} rows, X has {X.shape[0]}")
+        if not np.all(np.isfinite(F)):
+            raise InputError("absorbed has missing or infinite values")
         if F.shape[1] == 0:
             F = None
         else:
