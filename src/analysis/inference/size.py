@@ -9,7 +9,13 @@ units and one cluster), treated from a fake adoption time ``fake_adoption`` insi
 pre-period. The true effect is zero, so a method with correct size rejects at 5% in about 5% of
 draws and its 95% interval covers zero in about 95%.
 
-Each draw runs the public estimators exactly as the report does:
+Each draw runs the public estimators exactly as the report does. The draws share the rows of
+one pre-period panel and differ only in their treatment and cluster columns, so the panel is
+validated and factorised once (:func:`analysis.estimators.did.prepare_panel`) and each draw is
+fitted by the estimator's own fit on it with the draw's two columns swapped in
+(:meth:`~analysis.estimators.did.PanelDesign.with_assignment`, :func:`~analysis.estimators.did.fit_twfe`;
+SDID draws by :func:`analysis.estimators.sdid.placebo_fits`): the same numbers, bit for bit, as
+the public estimators called on each draw's frame (tests/test_size_prepared.py). The methods:
 
 - ``"cluster"``: TWFE with CR1 cluster-robust SE, ``t(G-1)``
   (:func:`analysis.estimators.did.twfe_did`);
