@@ -57,13 +57,14 @@ CONTROL_POOL = "units never treated in the data"
 BOOTSTRAP_DUMMY_ELEMENTS = 2 ** 24
 
 
-@dataclass
+@dataclass(frozen=True)
 class PanelDesign:
     """A validated panel as arrays, with its clusters and the absorbed-effects projection.
 
     Built by :func:`prepare_panel`; :meth:`with_assignment` gives the same panel with another
     treatment and cluster column (a placebo assignment) without validating and factorising the
-    unchanged columns again."""
+    unchanged columns again. Frozen: fits and absorbed columns are computed once and reused, so
+    the fields a design was built with cannot change under them."""
 
     frame: pd.DataFrame
     unit: str
@@ -210,9 +211,9 @@ class PanelDesign:
         return out * (sw if out.ndim == 1 else sw[:, None])
 
     def _within_transform(self) -> WithinTransform:
-        if self._within is None:
-            self._within = WithinTransform(self.unit_codes, self.time_codes,
-                                           weights=self.weight_values)
+        if self._within is None:  # computed on first use (the field of a frozen design)
+            object.__setattr__(self, "_within", WithinTransform(self.unit_codes, self.time_codes,
+                                                                weights=self.weight_values))
         return self._within
 
     def bootstrap_absorbed(self) -> tuple[np.ndarray | None, list[str]]:
