@@ -60,8 +60,10 @@ def frank_wolfe(Y, zeta, *, intercept=True, weights=None, min_decrease=1e-3, max
     """R ``synthdid:::sc.weight.fw``: weights over the first ncol-1 columns of ``Y`` fitting the
     last, by Frank-Wolfe on ``zeta^2 |w|^2 + |A w - b|^2 / N0`` over the simplex.
 
-    ``engine="compiled"`` runs the loop compiled (numba); ``"python"`` is the reference loop
-    (same steps in the same order). Returns the weights and a :class:`FrankWolfeReport`.
+    ``engine="compiled"`` runs the same iterates compiled (numba,
+    :func:`analysis.estimators._compiled.frank_wolfe`: the gradient updated in O(weights) per
+    iteration where that pays); ``"python"`` is the reference loop. The two agree to rounding
+    (``tests/test_fast_paths.py``). Returns the weights and a :class:`FrankWolfeReport`.
     """
     if engine not in ENGINES:
         raise InputError(choices_message("engine", engine, ENGINES))
