@@ -523,17 +523,23 @@ def _legacy_checks(res: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _first(g: OutcomeRuns, key: str) -> Any:
-    """``key`` of the evaluation run, else of the first robustness run that reports it."""
+    """``key`` of the evaluation run, else of the first robustness run that reports it. When no
+    run reports it, the last run's reason for its absence (``{"reason": ...}``): the evaluation
+    run only points to the robustness run, which says why."""
+    absent = None
     for r in [g.evaluation, *g.robustness]:
         if r is not None and r.ok:
             v = (r.results or {}).get(key)
+            if isinstance(v, dict) and v and set(v) <= {"reason"}:
+                absent = v
+                continue
             if v:
                 return v
             rob = (r.results or {}).get("robustness")
             if key == "honest_did" and isinstance(rob, dict) and isinstance(rob.get("breakdown_value"), dict):
                 b = rob["breakdown_value"].get("relative_magnitude_Mbar")
                 return {"breakdown_mbar": b} if _finite(b) and b > 0 else {"rows": rob.get("honest_did")}
-    return None
+    return absent
 
 
 UNIT_NAMES: dict[str, str] = {}
