@@ -42,3 +42,19 @@ def test_without_a_run_that_reports_it_the_robustness_runs_reason_is_shown():
     assert "not reported: one treated unit" in honest_did_text(_first(g, "honest_did"), {})
     assert _first(_group({"power": ELSEWHERE}), "power") == ELSEWHERE
     assert _first(_group({}), "power") is None
+
+
+def test_the_specification_curve_and_its_joint_test_are_in_the_chapter():
+    from analysis.report.chapters import multiverse_text
+
+    curve = {"n_estimated": 132, "median_estimate": -40.69, "min_estimate": -63.47, "max_estimate": -0.75}
+    joint = {"draws": 999, "statistics": {"median_estimate": {"p_value": 0.002},
+                                          "share_significant": {"observed": 0.606, "p_value": 0.006}}}
+    mv = {"curves": {"level": {"curve": curve, "joint_test": joint}},
+          "sdid_placebo_convergence": {"fits": 7992, "not_converged": 7578, "max_iter": 10000}}
+    text = multiverse_text(mv, {"unit_label": "EUR per inhabitant"})
+    assert "132 specifications" in text and "−40.7 € per inhabitant" in text
+    assert "999 placebo assignments" in text and "p = 0.002" in text and "61%, p = 0.006" in text
+    assert "7,578 stopped at the 10,000-iteration cap" in text or "7 578" in text
+    assert "@simonsohn2020" in text
+    assert multiverse_text({"curves": {}}, {}) == "" and multiverse_text(None, {}) == ""

@@ -463,6 +463,55 @@ def power_text(power: Any, res: dict[str, Any]) -> str:
             "unnoticed.")
 
 
+#: outcome scales of a specification curve, for prose
+SCALE_NAMES = {"level": "In levels", "log": "In logs"}
+
+
+def _p_phrase(p: float) -> str:
+    return f"p {'<' if p < 0.001 else '='} {_num(p, 'p').lstrip('< ')}"
+
+
+def multiverse_text(mv: Any, res: dict[str, Any]) -> str:
+    """The specification curve of a multiverse run in prose: per outcome scale the number of
+    specifications, the median estimate and range, and the joint test (Simonsohn, Simmons &
+    Nelson 2020) of the median and of the share significant; and how many of the joint test's
+    SDID placebo fits stopped at the Frank-Wolfe iteration cap. Empty without curves."""
+    if not isinstance(mv, dict) or not isinstance(mv.get("curves"), dict):
+        return ""
+    parts = []
+    for scale, c in mv["curves"].items():
+        curve, jt = (c or {}).get("curve") or {}, (c or {}).get("joint_test") or {}
+        if not (_finite(curve.get("n_estimated")) and _finite(curve.get("median_estimate"))):
+            continue
+        unit = unit_text(res) if scale == "level" else "log points"
+        text = (f"{SCALE_NAMES.get(scale, str(scale))}: {_num(curve['n_estimated'], 'count')} "
+                f"specifications, median estimate {_num(curve['median_estimate'])} {unit} (from "
+                f"{_num(curve.get('min_estimate'))} to {_num(curve.get('max_estimate'))})")
+        stats = jt.get("statistics") or {}
+        median, share = stats.get("median_estimate") or {}, stats.get("share_significant") or {}
+        if _finite(median.get("p_value")) and _finite(jt.get("draws")):
+            text += (f"; joint test over {_num(jt['draws'], 'count')} placebo assignments: "
+                     f"median estimate {_p_phrase(median['p_value'])}")
+            if _finite(share.get("observed")) and _finite(share.get("p_value")):
+                text += (f"; share of specifications significant at 5% (by their randomization "
+                         f"p-values over the same draws) {_num(100 * share['observed'], 'count')}%, "
+                         f"{_p_phrase(share['p_value'])}")
+        parts.append(text + ".")
+    if not parts:
+        return ""
+    conv = mv.get("sdid_placebo_convergence") or {}
+    if _finite(conv.get("fits")) and _finite(conv.get("not_converged")) and conv["not_converged"] > 0:
+        parts.append(f"Of the joint test's {_num(conv['fits'], 'count')} SDID placebo fits, "
+                     f"{_num(conv['not_converged'], 'count')} stopped at the "
+                     f"{_num(conv.get('max_iter', 10_000), 'count')}-iteration cap of the "
+                     "Frank–Wolfe weights before converging, as R synthdid's would.")
+    return ("### Specification curve\n\nEvery combination of the reasonable analysis choices "
+            "(control pool, window, estimator, outcome scale, population weighting, covariates, "
+            "series breaks) is estimated, and the whole curve is tested against placebo "
+            "assignments to units shaped like the pilot units [@simonsohn2020]. "
+            + " ".join(parts) + "\n")
+
+
 def pretrend_text(pre: Any, res: dict[str, Any]) -> str:
     if not isinstance(pre, dict) or not pre:
         p = res.get("pretrend_p_value")
@@ -657,6 +706,10 @@ def outcome_section(g: OutcomeRuns, vs: VariableSet, figs: Figures, catalogue, c
         lines.append("Robustness: no robustness run of this outcome is in the run folder.\n")
     lines.append(honest_did_text(_first(g, "honest_did"), res) + "\n")
     lines.append(power_text(_first(g, "power"), res) + "\n")
+    curve = multiverse_text(next((r.results.get("multiverse") for r in g.multiverse
+                                  if r.ok and (r.results or {}).get("multiverse")), None), res)
+    if curve:
+        lines.append(curve)
     if _estimates(res) and ev is not None:
         lines.append("### What the estimate says\n")
         lines.append(reading(res, vs, prefix) + "\n")
