@@ -45,7 +45,7 @@ from ..inference import INFERENCE_METHODS, ONE_TREATED_CLUSTER_WARNING
 from ..inference.cluster import SmallSample, cr1_covariance
 from ..inference.placebo_units import PlaceboUnits
 from ..results import Design, EstimationResult, interval_frame
-from .panel_data import check_treatment, validated_panel
+from .panel_data import _sorted_codes, check_treatment, validated_panel
 from .within import WithinTransform
 
 FEW_TREATED_CLUSTERS = 10
@@ -324,12 +324,13 @@ def _read_only(a: np.ndarray) -> np.ndarray:
 
 
 def _factorize(s: pd.Series) -> tuple[np.ndarray, pd.Index]:
-    """``pd.factorize(s, sort=True)``; by ``np.unique`` for plain numeric columns (the same codes
-    and labels, without pandas' per-call overhead)."""
-    if isinstance(s.dtype, np.dtype) and s.dtype.kind in "iu":
-        uniques, codes = np.unique(s.to_numpy(), return_inverse=True)
-        return codes.reshape(-1), pd.Index(uniques)
-    return pd.factorize(s, sort=True)
+    """``pd.factorize(s, sort=True)``: codes into the sorted labels, by the validation's
+    :func:`~.panel_data._sorted_codes` (``np.unique`` for numeric columns)."""
+    coded = _sorted_codes(s)
+    if coded is None:  # a missing label: pandas' codes (-1) as before
+        return pd.factorize(s, sort=True)
+    codes, uniques = coded
+    return codes, pd.Index(uniques)
 
 
 def check_inference(inference: str, allowed: Sequence[str] = INFERENCE_METHODS) -> None:
