@@ -136,3 +136,35 @@ def test_structural_breaks_on_a_synthetic_panel_with_a_known_row():
     assert rows.loc["001", "detected_by"] == "rule" and rows.loc["001", "kind"] == "statistical"
     assert rows.loc["003", "detected_by"] == "known" and rows.loc["003", "reason"] == "service moved"
     assert np.isfinite(rows.loc["003", "log_change"])
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_change_statistics_own_history_matches_a_per_municipality_median(seed):
+    """The vectorised own-history statistics equal ``numpy.median`` on each municipality's
+    finite other years, bit for bit (missing years, ties, zeros and short histories)."""
+    from analysis.audit import change_statistics
+
+    rng = np.random.default_rng(seed)
+    n, t = 25, 9
+    values = rng.choice([1.0, 2.0, 2.0, 3.5, 5.0, 0.0], size=n * t) if seed % 2 else \
+        rng.lognormal(size=n * t)
+    values[rng.random(n * t) < 0.15] = np.nan
+    panel = pd.DataFrame({"kunta": np.repeat([f"{i:03d}" for i in range(n)], t),
+                          "year": np.tile(np.arange(2010, 2010 + t), n), "x": values})
+    rule = BreakRule(min_history=3)
+    stats = change_statistics(panel, "x", rule=rule)
+    excess = panel.pivot(index="kunta", columns="year", values="x")
+    excess = np.log(np.maximum(excess.to_numpy(), rule.floor_share * np.nanmedian(excess)))
+    excess = np.diff(excess, axis=1)
+    excess = excess - np.nanmedian(excess, axis=0)
+    assert len(stats)
+    for row in stats.itertuples():
+        i, j = int(row.kunta), row.year - 2011
+        own = np.delete(excess[i], j)
+        own = own[np.isfinite(own)]
+        if len(own) < rule.min_history:
+            assert np.isnan(row.z_own)
+            continue
+        mad = 1.4826 * np.median(np.abs(own - np.median(own)))
+        z = (excess[i, j] - np.median(own)) / max(mad, rule.min_own_scale)
+        assert np.float64(row.z_own).tobytes() == np.float64(z).tobytes()

@@ -118,6 +118,28 @@ def _mad(values: np.ndarray) -> float:
     return float(1.4826 * np.median(np.abs(values - np.median(values))))
 
 
+def _row_medians(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Median of the first ``counts[i]`` entries of each row of ``values`` (sorted ascending,
+    missing entries last): the middle entry, or the mean of the two middle entries, as
+    :func:`numpy.median` computes it on the row's finite values. ``NaN`` for empty rows."""
+    out = np.full(len(values), np.nan)
+    rows = np.flatnonzero(counts > 0)
+    n = counts[rows]
+    out[rows] = (values[rows, (n - 1) // 2] + values[rows, n // 2]) / 2
+    return out
+
+
+def _own_history(excess: np.ndarray, j: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per row of ``excess``: median and robust scale (:func:`_mad`) of its finite values in
+    the columns other than ``j``, and how many there are."""
+    own = np.delete(excess, j, axis=1)
+    own = np.where(np.isfinite(own), own, np.nan)
+    counts = np.isfinite(own).sum(axis=1)
+    centre = _row_medians(np.sort(own, axis=1), counts)
+    spread = 1.4826 * _row_medians(np.sort(np.abs(own - centre[:, None]), axis=1), counts)
+    return centre, spread, counts
+
+
 def change_statistics(panel: pd.DataFrame, variable: str, rule: BreakRule | None = None,
                       mainland_only: bool = True) -> pd.DataFrame:
     """Every municipality-year change of ``variable`` with the statistics the break rule uses:
@@ -146,27 +168,32 @@ def change_statistics(panel: pd.DataFrame, variable: str, rule: BreakRule | None
         national = np.nanmedian(change, axis=0)
     excess = change - national
     rows = []
+    kunta = wide.index.tolist()
     for j in range(change.shape[1]):
         col = excess[:, j]
         ok = np.isfinite(col)
         if ok.sum() < 3:
             continue
         centre, scale = np.median(col[ok]), _mad(col[ok])
-        for i in np.flatnonzero(ok):
-            own = np.delete(excess[i], j)
-            own = own[np.isfinite(own)]
-            if len(own) >= rule.min_history:
-                z_own = (col[i] - np.median(own)) / max(_mad(own), rule.min_own_scale)
-            else:
-                z_own = np.nan
-            z_nat = (col[i] - centre) / scale if scale > 0 else np.nan
-            nxt = excess[i, j + 1] if j + 1 < excess.shape[1] else np.nan
-            reverted = np.isfinite(nxt) and np.sign(nxt) != np.sign(col[i]) and abs(nxt) >= 0.5 * abs(col[i])
-            flagged = (abs(col[i]) >= rule.min_log_change and np.isfinite(z_own) and abs(z_own) >= rule.z_own
-                       and np.isfinite(z_nat) and abs(z_nat) >= rule.z_national)
-            rows.append((variable, wide.index[i], int(years[j + 1]), float(values[i, j]), float(values[i, j + 1]),
-                         float(change[i, j]), float(national[j]), float(col[i]), float(z_own), float(z_nat),
-                         "one-year spike (reverts next year)" if reverted else "level shift", bool(flagged)))
+        at = np.flatnonzero(ok)
+        x = col[at]
+        # each municipality's own history: its other years (vectorised over municipalities)
+        own_centre, own_scale, own_n = _own_history(excess[at], j)
+        with np.errstate(invalid="ignore"):
+            z_own = np.where(own_n >= rule.min_history,
+                             (x - own_centre) / np.maximum(own_scale, rule.min_own_scale), np.nan)
+        z_nat = (x - centre) / scale if scale > 0 else np.full(len(x), np.nan)
+        nxt = excess[at, j + 1] if j + 1 < excess.shape[1] else np.full(len(x), np.nan)
+        reverted = np.isfinite(nxt) & (np.sign(nxt) != np.sign(x)) & (np.abs(nxt) >= 0.5 * np.abs(x))
+        flagged = ((np.abs(x) >= rule.min_log_change) & np.isfinite(z_own) & (np.abs(z_own) >= rule.z_own)
+                   & np.isfinite(z_nat) & (np.abs(z_nat) >= rule.z_national))
+        m = len(at)
+        rows.extend(zip(
+            [variable] * m, [kunta[i] for i in at], [int(years[j + 1])] * m, values[at, j].tolist(),
+            values[at, j + 1].tolist(), change[at, j].tolist(), [float(national[j])] * m, x.tolist(),
+            z_own.tolist(), z_nat.tolist(),
+            ["one-year spike (reverts next year)" if r else "level shift" for r in reverted],
+            flagged.tolist()))
     return pd.DataFrame(rows, columns=["variable", "kunta", "year", "value_before", "value", "log_change",
                                        "national_log_change", "excess_log_change", "z_own", "z_national",
                                        "pattern", "flagged"])
