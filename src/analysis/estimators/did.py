@@ -698,10 +698,38 @@ def shaped_assignments(design: PanelDesign, data: pd.DataFrame, placebo_units: P
         raise InputError("placebo units need each control unit in its own cluster (the placebo "
                          "unit is the cluster of the placebo assignment)")
     controls = design.units[~is_treated]
-    draws = draw_placebo_units(data[data[design.unit].isin(controls)], unit=design.unit,
-                               sizes=sizes, reps=reps, seed=seed, placebo_units=placebo_units)
+    draws = draw_placebo_units(_control_units(design, data, controls, placebo_units),
+                               unit=design.unit, sizes=sizes, reps=reps, seed=seed,
+                               placebo_units=placebo_units)
     members = unit_cluster[design.units.get_indexer(draws.units)][draws.members]
     return ShapedAssignments(members, draws.sizes, adoption_time, draws.enumerated), draws
+
+
+def _control_units(design: PanelDesign, data: pd.DataFrame, controls: pd.Index,
+                   placebo_units: PlaceboUnits) -> pd.DataFrame:
+    """The rows of ``data`` the placebo units are drawn from: those of the ``controls``.
+
+    When every unit's placebo-unit attributes in ``data`` are valid (constant and present
+    within each unit), one row per control unit with those attributes (the same draws: the
+    draws read only each unit's attributes); they are found once per ``data`` and panel, so
+    placebo assignments fitted on one panel (a size simulation) do not filter ``data`` again.
+    Otherwise the control units' rows of ``data`` (its errors then name the problem)."""
+    from ..inference.placebo_units import _unit_attributes
+
+    key = ("placebo_unit_attributes", design.unit, tuple(placebo_units.columns))
+    cached = design._shared.get(key)
+    if cached is None or cached[0] is not data:
+        try:
+            attrs = _unit_attributes(data, design.unit, placebo_units.columns)
+        except InputError:
+            attrs = None
+        cached = design._shared[key] = (data, attrs)
+    attrs = cached[1]
+    if attrs is None:
+        return data[data[design.unit].isin(controls)]
+    keep = attrs.index.isin(controls)
+    return pd.DataFrame({design.unit: attrs.index[keep],
+                         **{c: attrs[c].to_numpy()[keep] for c in attrs.columns}})
 
 
 def _randomization(design: PanelDesign, X_raw: np.ndarray, *, reps, seed, level, statistic="t",

@@ -116,8 +116,10 @@ def iter_placebo_assignments(adoption: np.ndarray, reps: int, seed: int, chunk: 
     while done < reps + 1:
         m = min(chunk, reps + 1 - done)
         block = np.empty((m, g))
+        block[:] = adoption
         for i in range(m):
-            block[i] = adoption if done + i == 0 else rng.permutation(adoption)
+            if done + i:
+                rng.shuffle(block[i])  # = rng.permutation(adoption): the same random stream
         done += m
         yield block, False
 
@@ -190,7 +192,11 @@ def randomization_inference(
     n_rows = len(resid_y)
     cluster_codes = np.asarray(cluster_codes)
     g = int(np.max(cluster_codes)) + 1
-    C = sparse.csr_matrix((np.ones(n_rows), (cluster_codes, np.arange(n_rows))), shape=(g, n_rows))
+    # cluster-sum operator (g x n): row c holds the rows of cluster c in ascending order, the
+    # arrays scipy builds from the (cluster, row) coordinates, without the coordinate format
+    order = np.argsort(cluster_codes, kind="stable")
+    indptr = np.r_[0, np.cumsum(np.bincount(cluster_codes, minlength=g))]
+    C = sparse.csr_matrix((np.ones(n_rows), order, indptr), shape=(g, n_rows))
     chunk = max(1, min(int(chunk), _BLOCK_ELEMENTS // max(n_rows, 1)))
     d = np.asarray(treatment, dtype=float)
     d_perp = partial(d[:, None])[:, 0]
@@ -261,18 +267,30 @@ def randomization_inference(
     estimate = float(b[0])
     n = len(b)
 
+    # the p-value is evaluated many times by the interval's inversion: the arithmetic below is
+    # that of |b - tau*dd| / sqrt(max(Q0 - 2*tau*Q1 + tau*tau*Q2, 0)) (0 where that is not
+    # positive) and of the share of assignments at least as extreme, in preallocated arrays
+    stat, work, se = np.empty(n), np.empty(n), np.empty(n)
+
     def stats_at(tau: float) -> tuple[np.ndarray, float]:
-        num = b - tau * dd
+        np.multiply(dd, tau, out=work)
+        np.subtract(b, work, out=work)
+        np.abs(work, out=work)  # |b - tau*dd|
         if statistic == "coef":
-            return np.abs(num), abs(estimate - tau)
-        se = np.sqrt(np.maximum(Q[0] - 2 * tau * Q[1] + tau * tau * Q[2], 0.0))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            t = np.where(se > 0, np.abs(num) / se, 0.0)
-        return t, float(t[0])
+            return work, abs(estimate - tau)
+        np.multiply(Q[1], 2 * tau, out=se)
+        np.subtract(Q[0], se, out=se)
+        np.multiply(Q[2], tau * tau, out=stat)
+        np.add(se, stat, out=se)
+        np.maximum(se, 0.0, out=se)
+        np.sqrt(se, out=se)
+        stat.fill(0.0)
+        np.divide(work, se, out=stat, where=se > 0)
+        return stat, float(stat[0])
 
     def pvalue(tau: float) -> float:
-        stat, observed = stats_at(tau)
-        return float(np.mean(stat >= observed * (1 - 1e-10) - 1e-14))
+        values, observed = stats_at(tau)
+        return np.count_nonzero(values >= observed * (1 - 1e-10) - 1e-14) / n
 
     p = pvalue(null)
     lo, hi = float("nan"), float("nan")

@@ -270,15 +270,26 @@ def wild_cluster_bootstrap(
         N0, N1, D00, D01, D11 = (np.concatenate(acc[n]) for n in ("N0", "N1", "D00", "D01", "D11"))
         bk = float(beta[k])
 
+        # evaluated many times by the interval's inversion: |N0 - b0*N1| / sqrt(max(D00 -
+        # 2*b0*D01 + b0*b0*D11, 0)) (0 where that is not positive) in preallocated arrays
+        work = (np.empty(len(N0)), np.empty(len(N0)), np.empty(len(N0)))
+
         def pvalue(b0: float, N0=N0, N1=N1, D00=D00, D01=D01, D11=D11, bk=bk,
-                   se_unres=se_unres) -> float:
+                   se_unres=se_unres, work=work) -> float:
+            num, den, t_star = work
             t_obs = abs(bk - b0) / se_unres
-            num = N0 - b0 * N1
-            den = np.sqrt(np.maximum(D00 - 2 * b0 * D01 + b0 * b0 * D11, 0.0))
-            with np.errstate(divide="ignore", invalid="ignore"):
-                t_star = np.abs(num) / den
-            t_star = np.where(den > 0, t_star, 0.0)
-            return float(np.mean(t_star >= t_obs * (1 - 1e-10)))
+            np.multiply(N1, b0, out=num)
+            np.subtract(N0, num, out=num)
+            np.abs(num, out=num)
+            np.multiply(D01, 2 * b0, out=den)
+            np.subtract(D00, den, out=den)
+            np.multiply(D11, b0 * b0, out=t_star)
+            np.add(den, t_star, out=den)
+            np.maximum(den, 0.0, out=den)
+            np.sqrt(den, out=den)
+            t_star.fill(0.0)
+            np.divide(num, den, out=t_star, where=den > 0)
+            return np.count_nonzero(t_star >= t_obs * (1 - 1e-10)) / len(t_star)
 
         p = pvalue(null)
         lo, hi = (float("nan"), float("nan"))
