@@ -133,8 +133,16 @@ def placebo_construction(frame: pd.DataFrame) -> str:
                      "(analysis frames from evaluation.analysis_frame have both)")
 
 
+def _bare(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` without its ``attrs`` (the same columns and data, not copied). pandas
+    deep-copies ``attrs`` (an analysis frame's design record) into the result of every
+    operation on a frame, which costs more than the operations the steps here make."""
+    return pd.DataFrame(frame) if frame.attrs else frame
+
+
 def layout(frame: pd.DataFrame) -> dict[str, Any]:
     """Treated clusters and their sizes (municipalities per pilot unit)."""
+    frame = _bare(frame)
     units = frame.drop_duplicates("kunta")
     tr = units[units["treated_group"].astype(bool)]
     sizes = tr.groupby("cluster")["kunta"].nunique().sort_values(ascending=False)
@@ -165,7 +173,7 @@ def design_summary(frame: pd.DataFrame) -> dict[str, Any]:
 def design_table(frame: pd.DataFrame) -> pd.DataFrame:
     """Treated units, controls and excluded municipalities with the reason, one row per group."""
     d = frame.attrs.get("design") or {}
-    units = frame.drop_duplicates("kunta")
+    units = _bare(frame).drop_duplicates("kunta")
     rows = []
     for unit, g in units[units["treated_group"].astype(bool)].groupby("cluster"):
         rows.append({"role": "treated unit", "group": unit, "municipalities": len(g),
@@ -343,9 +351,12 @@ class Estimates(dict):
 def fit_estimates(plan: EstimatePlan, frames: pd.DataFrame | Mapping[str, pd.DataFrame]) -> Estimates:
     """Fit every planned estimate on its frame (``frames``: one frame, or frame file -> frame)."""
     out = {}
+    bare: dict[int, pd.DataFrame] = {}
     for p in plan:
         frame = frames if isinstance(frames, pd.DataFrame) else frames[p.frame_file]
-        out[p.id] = p.spec.fit(frame)
+        if id(frame) not in bare:
+            bare[id(frame)] = _bare(frame)
+        out[p.id] = p.spec.fit(bare[id(frame)])
     return Estimates(plan, out)
 
 
@@ -397,7 +408,7 @@ def size_table(frame: pd.DataFrame, plan: EstimatePlan, *, draws: int = SIZE_DRA
     if "ri" in methods:
         methods.append("ri_scattered")
     try:
-        res = size_simulation(frame, unit="kunta", time="year", outcome="outcome",
+        res = size_simulation(_bare(frame), unit="kunta", time="year", outcome="outcome",
                               fake_adoption=ADOPTION_YEAR - 2, before=ADOPTION_YEAR,
                               placebo_units=PlaceboUnits(construction), methods=list(dict.fromkeys(methods)),
                               draws=draws, seed=seed)
@@ -488,6 +499,7 @@ def power(frame: pd.DataFrame, *, seed: int = 20150105, reps: int = MDE_REPS, al
     from .inference.placebo_units import PlaceboUnits
     from .power import minimum_detectable_effect
 
+    frame = _bare(frame)
     lay = layout(frame)
     first = lay["years"][0]
     pre_years = list(range(first, ADOPTION_YEAR - 2))
@@ -557,7 +569,7 @@ def _synthetic_control_block(estimates: Estimates, frame: pd.DataFrame) -> dict 
     if "sc_placebo" not in estimates:
         return None
     r = estimates["sc_placebo"]
-    names = frame.drop_duplicates("kunta").set_index("kunta")
+    names = _bare(frame).drop_duplicates("kunta").set_index("kunta")
     names = names["municipality_name"] if "municipality_name" in names else pd.Series(dtype=str)
     weights = {f"{names.get(k, k)} ({k})": float(v)
                for k, v in sorted(r.details["weights"].items(), key=lambda kv: -kv[1]) if abs(v) > 1e-6}
@@ -573,7 +585,8 @@ def _notes(model: str, frame: pd.DataFrame) -> list[str]:
     pool = frame.attrs.get("control_pool", "default")
     notes.append("Controls include municipalities of other pilot models." if pool == "keep_other_pilots"
                  else f"Control pool: {pool} (municipalities of other pilot models excluded).")
-    treated = set(frame.loc[frame["treated_group"].astype(bool), "kunta"].astype(str))
+    bare = _bare(frame)
+    treated = set(bare.loc[bare["treated_group"].astype(bool), "kunta"].astype(str))
     others = sorted(m for m in registry.models() if m != model and treated & set(registry.municipalities(m)))
     if others:
         notes.append("The treated municipalities also ran other pilot models (" + ", ".join(others)
