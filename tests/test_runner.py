@@ -347,3 +347,17 @@ def test_fresh_kernels_give_every_run_its_own_kernel(shared_kernel_project, caps
     assert cli.main(["run", "--plan", str(plan_path), "--build-dir", str(project["build"]), "--panel",
                      str(project["panel"]), "--fresh-kernels"]) == 0
     assert _seen(project["build"], "r1")["pid"] != _seen(project["build"], "r2")["pid"]
+
+
+def test_worker_does_without_the_unused_iri_grammar():
+    """The worker process never loads the optional modules it does not use (their import
+    compiles a grammar), and nbformat/papermill import and validate without them."""
+    code = ("import os, sys\n"
+            "from analysis.pipeline import worker\n"
+            "sys.stdin = open(os.devnull)\n"
+            "rc = worker.main()\n"
+            "import nbformat, papermill\n"
+            "nbformat.validate(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell('1')]))\n"
+            "loaded = [m for m in worker.UNUSED_OPTIONAL_MODULES if sys.modules.get(m) is not None]\n"
+            "sys.exit(3 if loaded else rc)\n")
+    assert subprocess.run([sys.executable, "-c", code], timeout=120).returncode == 0

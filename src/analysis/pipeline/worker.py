@@ -32,6 +32,10 @@ KERNEL_PREFIX = "KERNEL "
 REUSE_VARIABLE = "KUNTAKOKEILU_REUSE_KERNELS"
 #: written by the worker into the run's staging folder: the kernel's process id
 KERNEL_PID_FILE = "kernel.pid"
+#: optional modules the worker's imports would load but never use: jsonschema (imported by
+#: nbformat) loads ``rfc3987_syntax`` for its "iri" format checker, which compiles a grammar at
+#: import (about 1.5 CPU-s per worker); nbformat validates notebooks without format checkers
+UNUSED_OPTIONAL_MODULES = ("rfc3987_syntax",)
 
 
 def _now() -> str:
@@ -262,6 +266,8 @@ def execute_task(task: dict, kernel_name: str, session: KernelSession | None = N
 
 
 def main() -> int:
+    for name in UNUSED_OPTIONAL_MODULES:  # an import of them raises ImportError, which
+        sys.modules.setdefault(name, None)  # jsonschema expects of optional modules
     # the protocol channel is the original stdout; fd 1 goes to /dev/null between runs
     channel = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
     devnull = os.open(os.devnull, os.O_WRONLY)
