@@ -75,11 +75,33 @@ class ComparisonDesign:
         return sorted(self.treated_municipalities + self.control_municipalities)
 
 
+#: comparison designs built in this process, keyed by what they are computed from: the
+#: arguments and the (sha256-checked) registry file; the municipality key and merger history
+#: they also read are loaded once per process (:mod:`analysis.municipalities`). Callers get a
+#: deep copy, so a caller that edits its design does not edit the cached one.
+_COMPARISON_CACHE: dict[tuple, ComparisonDesign] = {}
+
+
 def comparison_design(model: str, keep_other_pilots: bool = False,
                       division_year: int = DIVISION_YEAR) -> ComparisonDesign:
     """Treated units/municipalities, control pool and exclusions for ``model``."""
+    import copy
+
+    from . import paths
+    from .raw import raw_path
+
     if model not in registry.models():
         raise InputError(choices_message("model", model, registry.models()))
+    key = (model, bool(keep_other_pilots), division_year,
+           str(raw_path(registry.REGISTRY_FILE, paths.REFERENCE)))
+    if key not in _COMPARISON_CACHE:
+        if len(_COMPARISON_CACHE) > 64:
+            _COMPARISON_CACHE.clear()
+        _COMPARISON_CACHE[key] = _comparison_design(model, keep_other_pilots, division_year)
+    return copy.deepcopy(_COMPARISON_CACHE[key])
+
+
+def _comparison_design(model: str, keep_other_pilots: bool, division_year: int) -> ComparisonDesign:
     universe = codes(division_year)
     aland = set(aland_codes(division_year))
     treated_units = registry.units(model)
@@ -314,28 +336,48 @@ def nearest_controls(features: pd.DataFrame, treated, controls, k: int) -> set[s
     """The ``matched`` rule: the union over treated municipalities of their ``k`` nearest
     controls in squared Euclidean distance on ``features`` (:func:`matching_features`); ties
     broken by municipality code."""
-    where = {c: i for i, c in enumerate(features.index.to_numpy(dtype=object))}
-    controls = sorted(c for c in controls if c in where)    # ties go to the smaller code
-    rows = [where[t] for t in treated if t in where]
-    if not controls or not rows:
-        return set()
-    F = features.to_numpy(dtype=float)
-    Z = F[[where[c] for c in controls]]
-    d = ((Z[None, :, :] - F[rows][:, None, :]) ** 2).sum(axis=2)
-    order = np.argsort(d, axis=1, kind="stable")[:, :k]
-    return {controls[j] for j in np.unique(order)}
+    return NearestControls(features).among(treated, controls, k)
+
+
+class NearestControls:
+    """:func:`nearest_controls` on fixed ``features`` for many (treated, controls) sets (e.g.
+    placebo draws): the squared distances between all municipalities are computed once (each
+    entry the same sum as a single call computes)."""
+
+    def __init__(self, features: pd.DataFrame):
+        self.where = {c: i for i, c in enumerate(features.index.to_numpy(dtype=object))}
+        F = features.to_numpy(dtype=float)
+        self.distance = ((F[None, :, :] - F[:, None, :]) ** 2).sum(axis=2)   # [i, j]: F[j] - F[i]
+
+    def among(self, treated, controls, k: int) -> set[str]:
+        """The union over ``treated`` of their ``k`` nearest ``controls``."""
+        where = self.where
+        controls = sorted(c for c in controls if c in where)    # ties go to the smaller code
+        rows = [where[t] for t in treated if t in where]
+        if not controls or not rows:
+            return set()
+        d = self.distance[np.ix_(rows, [where[c] for c in controls])]
+        order = np.argsort(d, axis=1, kind="stable")[:, :k]
+        return {controls[j] for j in np.unique(order)}
 
 
 def placebo_geography(panel: pd.DataFrame | None = None, division_year: int = DIVISION_YEAR) -> pd.DataFrame:
     """``kunta``, ``x``, ``y`` (centroid, km, ETRS-TM35FIN) and ``region`` (maakunta code) of
     every municipality: what placebo units built from neighbouring municipalities need."""
-    from .municipalities import centroids
+    if division_year not in _GEOGRAPHY_CACHE:
+        from .municipalities import centroids
 
-    geo = centroids(division_year)
-    key = municipality_key(division_year)[["kunta", "maakunta_code"]]
-    geo = geo.merge(key.rename(columns={"maakunta_code": "region"}), on="kunta", how="left")
-    geo["region"] = geo["region"].astype("int64")
-    return geo
+        geo = centroids(division_year)
+        key = municipality_key(division_year)[["kunta", "maakunta_code"]]
+        geo = geo.merge(key.rename(columns={"maakunta_code": "region"}), on="kunta", how="left")
+        geo["region"] = geo["region"].astype("int64")
+        _GEOGRAPHY_CACHE[division_year] = geo
+    return _GEOGRAPHY_CACHE[division_year].copy()
+
+
+#: :func:`placebo_geography` per division year: built from the centroids and the municipality
+#: key, both loaded once per process (:mod:`analysis.municipalities`); callers get a copy
+_GEOGRAPHY_CACHE: dict[int, pd.DataFrame] = {}
 
 
 def analysis_frame(panel: pd.DataFrame, model: str, outcome: str | None = None, *,

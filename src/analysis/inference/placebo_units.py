@@ -167,18 +167,27 @@ def _unit_attributes(frame: pd.DataFrame, unit: str, columns: Sequence[str]) -> 
 
 
 def _unit_attributes_by_codes(frame: pd.DataFrame, unit: str, columns: Sequence[str]):
-    """:func:`_unit_attributes` for numeric unit codes and attribute columns: the row of each
-    unit's first occurrence, when every attribute is constant and present within each unit;
-    ``None`` otherwise (the grouped path then names the problem)."""
+    """:func:`_unit_attributes` for numeric attribute columns: the row of each unit's first
+    occurrence, units in sorted order (numeric unit codes by ``np.unique``, labels of a pandas
+    string dtype by ``pd.factorize(sort=True)``, the grouped path's order), when every attribute is constant
+    and present within each unit; ``None`` otherwise (the grouped path then names the problem)."""
     u = frame[unit]
     cols = [frame[c] for c in columns]
-    if not all(isinstance(s.dtype, np.dtype) and s.dtype.kind in "iuf" for s in (u, *cols)):
+    if not all(isinstance(s.dtype, np.dtype) and s.dtype.kind in "iuf" for s in cols):
         return None
-    uv = u.to_numpy()
-    if uv.dtype.kind == "f" and np.isnan(uv).any():
+    if isinstance(u.dtype, np.dtype) and u.dtype.kind in "iuf":
+        uv = u.to_numpy()
+        if uv.dtype.kind == "f" and np.isnan(uv).any():
+            return None
+        units, first, codes = np.unique(uv, return_index=True, return_inverse=True)
+        codes = codes.reshape(-1)
+    elif isinstance(u.dtype, pd.StringDtype):
+        codes, units = pd.factorize(u, sort=True)
+        if len(codes) == 0 or (codes < 0).any():
+            return None
+        first = np.unique(codes, return_index=True)[1]
+    else:
         return None
-    units, first, codes = np.unique(uv, return_index=True, return_inverse=True)
-    codes = codes.reshape(-1)
     for s in cols:
         v = s.to_numpy()
         if v.dtype.kind == "f" and np.isnan(v).any():
@@ -189,8 +198,27 @@ def _unit_attributes_by_codes(frame: pd.DataFrame, unit: str, columns: Sequence[
                         index=pd.Index(units, name=unit))
 
 
+#: :func:`_nearest_candidates` by content (coordinates and group size): the same control
+#: units recur across the specifications and estimators of one run
+_CANDIDATE_CACHE: dict[tuple, np.ndarray] = {}
+
+
 def _nearest_candidates(coords: np.ndarray, k: int) -> np.ndarray:
-    """(n_candidates x k) sorted unit positions: each unit with its k-1 nearest neighbours."""
+    """(n_candidates x k) sorted unit positions: each unit with its k-1 nearest neighbours
+    (read-only; cached by content)."""
+    coords = np.ascontiguousarray(coords, dtype=float)
+    key = (coords.shape, coords.tobytes(), int(k))
+    found = _CANDIDATE_CACHE.get(key)
+    if found is None:
+        if len(_CANDIDATE_CACHE) >= 256:
+            _CANDIDATE_CACHE.clear()
+        found = _nearest_candidates_uncached(coords, k)
+        found.flags.writeable = False
+        _CANDIDATE_CACHE[key] = found
+    return found
+
+
+def _nearest_candidates_uncached(coords: np.ndarray, k: int) -> np.ndarray:
     from scipy.spatial import cKDTree
 
     n = len(coords)

@@ -41,6 +41,7 @@ def build_frame(panel: pd.DataFrame, key: tuple) -> tuple[pd.DataFrame | None, s
         frame = design_frame(panel, model, outcome, pool, covariates, breaks, years)
     except InputError as exc:
         return None, str(exc)
+    frame.attrs = {}  # the design's description: not kept, and pandas deep-copies attrs on every step
     frame = frame[frame["year"].isin(years)]
     counts = frame.groupby("kunta")["year"].nunique()
     complete = counts.index[counts == len(years)]
@@ -54,7 +55,6 @@ def build_frame(panel: pd.DataFrame, key: tuple) -> tuple[pd.DataFrame | None, s
         frame[f"log_{outcome}"] = np.where(values > 0, np.log(np.where(values > 0, values, 1.0)), np.nan)
     keep = [c for c in frame.columns if c != "outcome"]  # one name for the outcome: its own
     frame = frame[keep]
-    frame.attrs = {}
     return frame, None
 
 

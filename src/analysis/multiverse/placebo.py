@@ -122,9 +122,9 @@ def restricted_comparisons(control_pool: str, panel: SpecPanel, donor: pd.DataFr
             included[d, [position[u] for u in chosen]] = True
     else:
         pre = [y for y in panel.years if y < study.ADOPTION_YEAR]
-        features = design.matching_features(donor, outcome, units, pre)
+        matcher = design.NearestControls(design.matching_features(donor, outcome, units, pre))
         for d in range(len(labels)):
-            chosen = design.nearest_controls(features, units[labels[d]], units[~labels[d]], n_matched)
+            chosen = matcher.among(units[labels[d]], units[~labels[d]], n_matched)
             included[d, [position[u] for u in chosen]] = True
     return included | labels
 

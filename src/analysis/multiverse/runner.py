@@ -85,20 +85,31 @@ def placebo_task(estimator: str, outcome: str, covariates: tuple, weights: str |
     (:func:`comparisons_task`: a ``same_region`` or ``matched`` specification) each draw's
     comparison units are those rebuilt around its placebo units; units without the
     specification's outcome column (a log of a non-positive value) leave that frame."""
+    return placebo_group_task((estimator,), outcome, covariates, weights, frame, donor, pool,
+                              assign, start, stop, comparisons)[0]
+
+
+def placebo_group_task(estimators: tuple[str, ...], outcome: str, covariates: tuple,
+                       weights: str | None, frame: pd.DataFrame, donor: pd.DataFrame,
+                       pool: list[str], assign: np.ndarray, start: int, stop: int,
+                       comparisons: tuple | None = None) -> list:
+    """:func:`placebo_task` for several estimators of specifications that differ in the
+    estimator only: their placebo panel is built once. One ``(estimates, converged or None)``
+    per estimator, in order."""
     from .placebo import SpecPanel, placebo_estimates
 
     block = assign[start:stop]
     if comparisons is None:
-        return placebo_estimates(estimator, SpecPanel(frame, donor, pool, outcome, covariates, weights),
-                                 block, with_convergence=True)
-    need = [outcome, *covariates] + ([weights] if weights else [])
-    complete = donor[need].notna().all(axis=1).groupby(donor["kunta"]).all()
-    usable = donor[donor["kunta"].isin(complete.index[complete])]
-    panel = SpecPanel(usable, usable, pool, outcome, covariates, weights)
-    units, included = comparisons
-    columns = pd.Index(units).get_indexer(panel.units)
-    return placebo_estimates(estimator, panel, block, included[start:stop][:, columns],
-                             with_convergence=True)
+        panel = SpecPanel(frame, donor, pool, outcome, covariates, weights)
+        included = None
+    else:
+        need = [outcome, *covariates] + ([weights] if weights else [])
+        complete = donor[need].notna().all(axis=1).groupby(donor["kunta"]).all()
+        usable = donor[donor["kunta"].isin(complete.index[complete])]
+        panel = SpecPanel(usable, usable, pool, outcome, covariates, weights)
+        units, rebuilt = comparisons
+        included = rebuilt[start:stop][:, pd.Index(units).get_indexer(panel.units)]
+    return [placebo_estimates(e, panel, block, included, with_convergence=True) for e in estimators]
 
 
 # ------------------------------------------------------------------------------------------
@@ -340,9 +351,12 @@ def _run_outcome(plan, outcome, candidates: list[Candidate], panel, executor, se
     for spec in runnable:
         call = EstimateCall.for_spec(spec, settings)
         est_futures.append(executor.submit(estimate_task, call, scattered[spec.frame_key]))
-    draw_futures: list[tuple[Specification, Any]] = []
     n_draws = assign.shape[0]
     comparisons: dict[tuple, Any] = {}  # rebuilt pools, once per distinct candidate set
+    # placebo tasks: specifications that differ in the estimator only share one task per block
+    # of draws (their placebo panel is built once)
+    groups: dict[tuple, list[Specification]] = {}
+    task_args: dict[tuple, tuple] = {}
     for spec in joint_specs:
         dkey = _donor_key(spec)
         if donor_sc.get(dkey) is None:
@@ -357,15 +371,22 @@ def _run_outcome(plan, outcome, candidates: list[Candidate], panel, executor, se
                                                     pool_sc, assign_sc, outcome)
         block = BLOCK if spec.estimator in SPLIT_ESTIMATORS else max(n_draws, 1)
         for start in range(0, n_draws, block):
-            fut = executor.submit(placebo_task, spec.estimator, outcome_column(spec), spec.covariates,
-                                  weight_column(spec), scattered[spec.frame_key], donor_sc[dkey], pool_sc,
-                                  assign_sc, start, min(start + block, n_draws),
-                                  comparisons[ckey] if ckey else None)
-            draw_futures.append((spec, fut))
+            stop = min(start + block, n_draws)
+            gkey = (spec.frame_key, outcome_column(spec), spec.covariates, weight_column(spec), dkey,
+                    ckey, start, stop)
+            groups.setdefault(gkey, []).append(spec)
+            task_args[gkey] = (outcome_column(spec), spec.covariates, weight_column(spec),
+                               scattered[spec.frame_key], donor_sc[dkey], pool_sc, assign_sc, start, stop,
+                               comparisons[ckey] if ckey else None)
+    draw_futures: list[tuple[list[str], list[tuple[Specification, int]], Any]] = []
+    for gkey, specs in groups.items():
+        estimators = list(dict.fromkeys(s.estimator for s in specs))
+        fut = executor.submit(placebo_group_task, tuple(estimators), *task_args[gkey])
+        draw_futures.append((estimators, [(s, gkey[-2]) for s in specs], fut))
     progress = Progress(len(est_futures) + len(draw_futures), f"multiverse {plan.model} / {outcome} "
                         f"({len(runnable)} specifications, {n_draws} placebo draws)", log)
     est_results = executor.results(est_futures, progress.step)
-    draw_results = executor.results([f for _, f in draw_futures], progress.step)
+    draw_results = executor.results([f for _, _, f in draw_futures], progress.step)
 
     # rows in grid order
     by_spec = dict(zip(runnable, est_results))
@@ -388,12 +409,18 @@ def _run_outcome(plan, outcome, candidates: list[Candidate], panel, executor, se
     table = _typed(pd.DataFrame(rows))
 
     # joint test: observed estimates + placebo draws per specification
+    blocks: dict[Specification, list] = {}
+    for (estimators, members, _), results in zip(draw_futures, draw_results):
+        by_estimator = dict(zip(estimators, results))
+        for spec, start in members:
+            blocks.setdefault(spec, []).append((start, by_estimator[spec.estimator]))
     draws: dict[Specification, list] = {}
     converged: dict[Specification, list] = {}
-    for (spec, _), (values, ok) in zip(draw_futures, draw_results):
-        draws.setdefault(spec, []).append(values)
-        if ok is not None:
-            converged.setdefault(spec, []).append(ok)
+    for spec in [s for s in joint_specs if s in blocks]:       # in grid order
+        for _, (values, ok) in sorted(blocks[spec], key=lambda part: part[0]):
+            draws.setdefault(spec, []).append(values)
+            if ok is not None:
+                converged.setdefault(spec, []).append(ok)
     estimated = {s for s, r in by_spec.items() if r["status"] == "estimated"}
     from .joint import rank_pvalues
 
