@@ -180,11 +180,13 @@ def _window(panel: pd.DataFrame, model: str, outcome: str, years) -> list[int]:
     chosen = have
     if years is not None:
         asked = sorted({int(y) for y in years})
-        unknown = [y for y in asked if y not in set(panel["year"].astype(int))]
+        panel_years = set(panel["year"].astype(int))
+        unknown = [y for y in asked if y not in panel_years]
         if unknown:
             raise InputError(f"years {unknown} are not in the panel "
                              f"({int(panel['year'].min())}-{int(panel['year'].max())})")
-        chosen = [y for y in asked if y in set(have)]
+        have_years = set(have)
+        chosen = [y for y in asked if y in have_years]
     last = model_outcomes(model).last_year
     if last is not None:
         chosen = [y for y in chosen if y <= last]
