@@ -262,6 +262,40 @@ def test_incremental_path_near_ties_of_columns_equal_up_to_rounding(n):
     np.testing.assert_allclose(pairs(incremental[0]), pairs(direct[0]), rtol=0, atol=1e-12)
 
 
+#: sha256 of (weights, iterations as int64, last decrease) of the kernel on each saved problem
+FW_PINNED = {
+    0: "c2638fc78278444e",
+    1: "770108a01da84c1f",
+    2: "e0c9d73ee6e3fa8c",
+    3: "440f884e61c0f0a2",
+    4: "55c58e823a9bb3fb",
+    5: "9f5f2c48b3528ac9",
+}
+
+
+@pytest.mark.parametrize("k", sorted(FW_PINNED))
+def test_frank_wolfe_kernel_bits_pinned_on_saved_placebo_problems(k):
+    """The compiled kernel's results on real placebo problems (tests/fixtures/frank_wolfe) are
+    pinned bit for bit, so a change of the kernel cannot move a published SDID number unseen
+    (sums in fixed orders, no ``fastmath``: the bits do not depend on the CPU's vector width).
+    The same problems run the Python reference's iterates (same iteration count, weights to
+    rounding)."""
+    import hashlib
+    from pathlib import Path
+
+    from analysis.estimators import _compiled
+
+    saved = np.load(Path(__file__).parent / "fixtures" / "frank_wolfe" / "placebo_problems.npz")
+    A, b, lam0 = saved[f"A{k}"], saved[f"b{k}"], saved[f"lam{k}"]
+    eta, zeta2, min_decrease2 = saved[f"scalars{k}"]
+    lam, it, last = _compiled.frank_wolfe(A, b, lam0.copy(), eta, zeta2, min_decrease2, 10_000)
+    digest = hashlib.sha256(lam.tobytes() + np.int64(it).tobytes() + np.float64(last).tobytes())
+    assert digest.hexdigest()[:16] == FW_PINNED[k]
+    ref, rep = _fw_reference(A, b, lam0, np.sqrt(zeta2), np.sqrt(min_decrease2), 10_000)
+    assert rep.iterations == it
+    np.testing.assert_allclose(lam, ref, rtol=0, atol=1e-12)
+
+
 def test_frank_wolfe_is_deterministic_and_picks_its_path_by_shape():
     """The same inputs give the same bits; :func:`frank_wolfe` runs the incremental path when
     ``max_iter`` exceeds the number of weights (and they fit in memory), the direct one
