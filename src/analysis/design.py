@@ -347,20 +347,31 @@ class NearestControls:
     entry the same sum as a single call computes)."""
 
     def __init__(self, features: pd.DataFrame):
-        self.where = {c: i for i, c in enumerate(features.index.to_numpy(dtype=object))}
+        codes = features.index.to_numpy(dtype=object)
+        self.codes = codes
+        self.where = {c: i for i, c in enumerate(codes)}
+        order = sorted(range(len(codes)), key=codes.__getitem__)
+        self.code_rank = np.empty(len(codes), dtype=np.int64)    # rank of each code in sorted order
+        self.code_rank[order] = np.arange(len(codes))
         F = features.to_numpy(dtype=float)
         self.distance = ((F[None, :, :] - F[:, None, :]) ** 2).sum(axis=2)   # [i, j]: F[j] - F[i]
 
     def among(self, treated, controls, k: int) -> set[str]:
         """The union over ``treated`` of their ``k`` nearest ``controls``."""
         where = self.where
-        controls = sorted(c for c in controls if c in where)    # ties go to the smaller code
-        rows = [where[t] for t in treated if t in where]
-        if not controls or not rows:
-            return set()
-        d = self.distance[np.ix_(rows, [where[c] for c in controls])]
+        rows = np.array([where[t] for t in treated if t in where], dtype=np.int64)
+        cols = np.array([where[c] for c in controls if c in where], dtype=np.int64)
+        return set(self.codes[self.among_positions(rows, cols, k)])
+
+    def among_positions(self, rows: np.ndarray, cols: np.ndarray, k: int) -> np.ndarray:
+        """:meth:`among` on positions in ``features`` (``rows`` treated, ``cols`` controls):
+        the chosen controls' positions, in code order."""
+        if len(rows) == 0 or len(cols) == 0:
+            return np.zeros(0, dtype=np.int64)
+        cols = cols[np.argsort(self.code_rank[cols], kind="stable")]   # ties go to the smaller code
+        d = self.distance[np.ix_(rows, cols)]
         order = np.argsort(d, axis=1, kind="stable")[:, :k]
-        return {controls[j] for j in np.unique(order)}
+        return cols[np.unique(order)]
 
 
 def placebo_geography(panel: pd.DataFrame | None = None, division_year: int = DIVISION_YEAR) -> pd.DataFrame:

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
+from .placebo import member_mask
 
 FRAME_DIR = "frames"
 
@@ -45,7 +46,7 @@ def build_frame(panel: pd.DataFrame, key: tuple) -> tuple[pd.DataFrame | None, s
     frame = frame[frame["year"].isin(years)]
     counts = frame.groupby("kunta")["year"].nunique()
     complete = counts.index[counts == len(years)]
-    frame = frame[frame["kunta"].isin(complete)].sort_values(["kunta", "year"]).reset_index(drop=True)
+    frame = frame[member_mask(frame["kunta"], set(complete))].sort_values(["kunta", "year"]).reset_index(drop=True)
     if frame.empty or not frame["treated"].any():
         return None, f"no treated municipality has {outcome} in every year {start}-{end}"
     if frame.loc[frame["treated_group"] == 0, "kunta"].nunique() < 2:

@@ -66,18 +66,18 @@ class SpecPanel:
         from ..estimators.batched import PanelCube
 
         controls = frame.loc[frame["treated_group"].to_numpy() == 0]
-        control_units = pd.unique(controls["kunta"].to_numpy(dtype=object))
-        missing = np.setdiff1d(np.asarray(pool, dtype=object), control_units)
+        control_units = set(controls["kunta"].to_numpy(dtype=object))
+        missing = set(pool) - control_units
         rows = controls
-        if len(missing):
-            rows = pd.concat([controls, donor[donor["kunta"].isin(missing)]], ignore_index=True)
+        if missing:
+            rows = pd.concat([controls, donor[member_mask(donor["kunta"], missing)]], ignore_index=True)
         self.cube = PanelCube.from_frame(rows, unit="kunta", time="year", outcome=outcome,
                                          covariates=list(covariates), weights=weights)
         self.units = self.cube.units
         self.years = self.cube.times.astype(int)
         if len(rows) != len(self.units) * len(self.years) or not self.cube.balanced:
             raise InputError("placebo draws need a balanced panel")
-        self.is_control = self.units.isin(control_units)
+        self.is_control = member_mask(self.units, control_units)
         self.pool_index = self.units.get_indexer(pool)
         if (self.pool_index < 0).any():
             raise InputError("a placebo-pool municipality is missing from the specification's window")
@@ -87,6 +87,13 @@ class SpecPanel:
         labels = np.zeros((assign.shape[0], len(self.units)), dtype=np.int16)
         labels[:, self.pool_index] = assign
         return labels
+
+
+def member_mask(labels, values: set) -> np.ndarray:
+    """Whether each label is in ``values`` (``isin`` by a set: pandas' string ``isin`` converts
+    every value to a pyarrow scalar first)."""
+    return np.fromiter((v in values for v in np.asarray(labels, dtype=object)), dtype=bool,
+                       count=len(labels))
 
 
 #: control pools whose comparison units depend on who is treated: rebuilt around the placebo units
@@ -123,9 +130,13 @@ def restricted_comparisons(control_pool: str, panel: SpecPanel, donor: pd.DataFr
     else:
         pre = [y for y in panel.years if y < study.ADOPTION_YEAR]
         matcher = design.NearestControls(design.matching_features(donor, outcome, units, pre))
+        at = np.array([matcher.where.get(u, -1) for u in units], dtype=np.int64)  # unit -> feature row
+        unit_of_row = np.full(len(matcher.codes), -1, dtype=np.int64)
+        unit_of_row[at[at >= 0]] = np.flatnonzero(at >= 0)
+        has = at >= 0
         for d in range(len(labels)):
-            chosen = matcher.among(units[labels[d]], units[~labels[d]], n_matched)
-            included[d, [position[u] for u in chosen]] = True
+            chosen = matcher.among_positions(at[labels[d] & has], at[~labels[d] & has], n_matched)
+            included[d, unit_of_row[chosen]] = True
     return included | labels
 
 

@@ -96,7 +96,7 @@ def placebo_group_task(estimators: tuple[str, ...], outcome: str, covariates: tu
     """:func:`placebo_task` for several estimators of specifications that differ in the
     estimator only: their placebo panel is built once. One ``(estimates, converged or None)``
     per estimator, in order."""
-    from .placebo import SpecPanel, placebo_estimates
+    from .placebo import SpecPanel, member_mask, placebo_estimates
 
     block = assign[start:stop]
     if comparisons is None:
@@ -105,7 +105,7 @@ def placebo_group_task(estimators: tuple[str, ...], outcome: str, covariates: tu
     else:
         need = [outcome, *covariates] + ([weights] if weights else [])
         complete = donor[need].notna().all(axis=1).groupby(donor["kunta"]).all()
-        usable = donor[donor["kunta"].isin(complete.index[complete])]
+        usable = donor[member_mask(donor["kunta"], set(complete.index[complete]))]
         panel = SpecPanel(usable, usable, pool, outcome, covariates, weights)
         units, rebuilt = comparisons
         included = rebuilt[start:stop][:, pd.Index(units).get_indexer(panel.units)]
