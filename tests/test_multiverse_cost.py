@@ -100,3 +100,26 @@ def test_grouped_placebo_task_equals_one_task_per_estimator(panel, control_pool)
                                      comparisons)
         np.testing.assert_array_equal(values, want)
         assert (ok is None and want_ok is None) or np.array_equal(ok, want_ok)
+
+
+def test_matched_rule_with_ties_equals_a_stable_sort():
+    """Distances with many ties (integer features): the chosen controls are the k first of a
+    stable sort by distance in code order, for every treated municipality."""
+    rng = np.random.default_rng(11)
+    for trial in range(200):
+        n = int(rng.integers(3, 80))
+        codes = [f"{c:03d}" for c in rng.choice(999, size=n, replace=False)]
+        features = pd.DataFrame(rng.integers(0, 3, size=(n, 2)).astype(float), index=codes,
+                                columns=["level", "size"])
+        units = list(rng.permutation(codes))
+        m = int(rng.integers(1, n))
+        treated, controls = units[:m], units[m:]
+        k = int(rng.integers(1, 8))
+        ordered = sorted(controls)
+        F = features.to_numpy()
+        pos = {c: i for i, c in enumerate(codes)}
+        want = set()
+        for t in treated:
+            d = [((F[pos[c]] - F[pos[t]]) ** 2).sum() for c in ordered]
+            want |= {ordered[j] for j in np.argsort(d, kind="stable")[:k]}
+        assert design.nearest_controls(features, treated, controls, k) == want, trial

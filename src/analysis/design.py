@@ -368,10 +368,19 @@ class NearestControls:
         the chosen controls' positions, in code order."""
         if len(rows) == 0 or len(cols) == 0:
             return np.zeros(0, dtype=np.int64)
-        cols = cols[np.argsort(self.code_rank[cols], kind="stable")]   # ties go to the smaller code
+        rank = self.code_rank[cols]
+        if np.any(rank[1:] < rank[:-1]):
+            cols = cols[np.argsort(rank, kind="stable")]                # ties go to the smaller code
+        if len(cols) <= k:
+            return cols
         d = self.distance[np.ix_(rows, cols)]
-        order = np.argsort(d, axis=1, kind="stable")[:, :k]
-        return cols[np.unique(order)]
+        # per treated row, the k first of a stable sort by distance: every control closer than
+        # the k-th smallest distance, then the controls at that distance in code order
+        kth = np.partition(d, k - 1, axis=1)[:, k - 1:k]
+        closer, tied = d < kth, d == kth
+        room = k - closer.sum(axis=1, keepdims=True)
+        chosen = closer | (tied & (np.cumsum(tied, axis=1) <= room))
+        return cols[chosen.any(axis=0)]
 
 
 def placebo_geography(panel: pd.DataFrame | None = None, division_year: int = DIVISION_YEAR) -> pd.DataFrame:
