@@ -524,7 +524,7 @@ def test_sdid_outcome_matrix_equals_pivot_on_real_panel(frames, model, outcome, 
 
 
 def test_sdid_placebo_fits_equal_sdid_tau_and_report_convergence(frames):
-    from analysis.estimators.sdid import placebo_fits, sdid_fit_weights, sdid_tau
+    from analysis.estimators.sdid import MAX_ITER, placebo_fits, sdid_fit_weights, sdid_tau
 
     Y, N0, T0 = _sdid_matrix(frames[REAL_CASES[1][:2]])
     rng = np.random.default_rng(0)
@@ -533,7 +533,8 @@ def test_sdid_placebo_fits_equal_sdid_tau_and_report_convergence(frames):
     for r, est, ok in zip(rows, fits.estimates, fits.converged):
         assert est == sdid_tau(Y[r], N0 - 3, T0)[0]
         assert ok == sdid_fit_weights(Y[r], N0 - 3, T0).converged
-    assert fits.convergence()["draws"] == 4
+    assert fits.convergence() == {"fits": 4, "not_converged": int((~fits.converged).sum()),
+                                 "max_iter": MAX_ITER}
 
 
 @pytest.mark.parametrize("model,outcome,covariates", REAL_CASES)

@@ -13,7 +13,7 @@ from analysis.estimators.did import twfe_did
 from analysis.estimators.event_study import event_study
 from analysis.multiverse import grid as grid_mod
 from analysis.multiverse.joint import joint_test, rank_pvalues
-from analysis.multiverse.placebo import SpecPanel, draw_assignments, placebo_estimates
+from analysis.multiverse.placebo import SpecPanel, draw_assignments, placebo_estimates, placebo_fits
 
 
 def _panel(n_units=40, years=range(2010, 2019), seed=1, covariate=True):
@@ -214,7 +214,7 @@ def test_sdid_placebo_estimates_report_each_fits_convergence():
     pool = sorted(donor.loc[donor["treated_group"] == 0, "kunta"].unique())
     assign = draw_assignments(pool, [2, 1], 3, seed=3, units=donor.rename(columns={"y": "outcome", "y_coord": "y"}))
     panel = SpecPanel(donor, donor, pool, "y")
-    estimates, converged = placebo_estimates("sdid", panel, assign, with_convergence=True)
+    estimates, converged = placebo_fits("sdid", panel, assign)
     assert converged.dtype == bool and len(converged) == 3
     np.testing.assert_array_equal(estimates, placebo_estimates("sdid", panel, assign))
     for d in range(3):

@@ -192,6 +192,14 @@ def sdid_tau(Y, N0, T0, omega=None, lam=None, *, engine="compiled"):
     return float(wu @ Y @ wt), omega, lam
 
 
+def convergence_counts(converged: np.ndarray) -> dict:
+    """``fits``, ``not_converged`` (stopped at the Frank-Wolfe cap) and ``max_iter`` of a set
+    of placebo fits, from each fit's convergence flag."""
+    converged = np.asarray(converged, dtype=bool)
+    return {"fits": int(converged.size), "not_converged": int((~converged).sum()),
+            "max_iter": MAX_ITER}
+
+
 @dataclass(frozen=True)
 class PlaceboFits:
     """SDID estimates of placebo problems and whether each one's weights converged."""
@@ -204,8 +212,7 @@ class PlaceboFits:
         return int((~self.converged).sum())
 
     def convergence(self) -> dict:
-        return {"draws": int(len(self.converged)), "not_converged": self.n_not_converged,
-                "max_iter": MAX_ITER}
+        return convergence_counts(self.converged)
 
     def warning(self) -> str | None:
         if not self.n_not_converged:

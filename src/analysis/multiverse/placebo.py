@@ -168,15 +168,13 @@ BATCHED = {"twfe": "twfe_placebo", "event-study": "event_study_placebo",
 FIT_REPORTS = {"sdid": "synthetic_did_placebo_fits"}
 
 
-def placebo_estimates(estimator: str, panel: SpecPanel, assign: np.ndarray,
-                      included: np.ndarray | None = None, *, with_convergence: bool = False):
-    """The estimator's estimate on each placebo frame of ``assign`` (a block of draws): the
-    placebo units are treated from the adoption year on, the comparison is ``included`` (per
-    draw and unit; default the specification's controls) less the placebo units.
-
-    ``with_convergence``: return ``(estimates, converged)``, ``converged`` per draw for the
-    estimators whose weights come from an iterative solver with a cap (:data:`FIT_REPORTS`:
-    SDID's Frank-Wolfe), ``None`` for the others."""
+def placebo_fits(estimator: str, panel: SpecPanel, assign: np.ndarray,
+                 included: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """The estimator's estimate on each placebo frame of ``assign`` (a block of draws) and, for
+    the estimators whose weights come from an iterative solver with a cap (:data:`FIT_REPORTS`:
+    SDID's Frank-Wolfe), per draw whether it converged (``None`` for the others). The placebo
+    units are treated from the adoption year on, the comparison is ``included`` (per draw and
+    unit; default the specification's controls) less the placebo units."""
     from ..estimators import batched
 
     if estimator not in BATCHED:
@@ -186,8 +184,14 @@ def placebo_estimates(estimator: str, panel: SpecPanel, assign: np.ndarray,
     S = (panel.is_control[None, :] if included is None else included) | P
     kw = dict(unit="kunta", time="year", outcome="", placebo=P, included=S,
               adoption_time=study.ADOPTION_YEAR, cube=panel.cube)
-    if with_convergence and estimator in FIT_REPORTS:
+    if estimator in FIT_REPORTS:
         fits = getattr(batched, FIT_REPORTS[estimator])(None, **kw)
         return fits.estimates, fits.converged
-    estimates = getattr(batched, BATCHED[estimator])(None, **kw)
-    return (estimates, None) if with_convergence else estimates
+    return getattr(batched, BATCHED[estimator])(None, **kw), None
+
+
+def placebo_estimates(estimator: str, panel: SpecPanel, assign: np.ndarray,
+                      included: np.ndarray | None = None) -> np.ndarray:
+    """The estimator's estimate on each placebo frame of ``assign`` (:func:`placebo_fits`
+    without the convergence flags)."""
+    return placebo_fits(estimator, panel, assign, included)[0]

@@ -81,7 +81,7 @@ def placebo_task(estimator: str, outcome: str, covariates: tuple, weights: str |
                  start: int, stop: int, comparisons: tuple | None = None):
     """The specification's estimates on placebo draws ``start:stop`` and, for SDID, whether each
     fit's Frank-Wolfe weights converged (``(estimates, converged or None)``,
-    :func:`analysis.multiverse.placebo.placebo_estimates`). With ``comparisons``
+    :func:`analysis.multiverse.placebo.placebo_fits`). With ``comparisons``
     (:func:`comparisons_task`: a ``same_region`` or ``matched`` specification) each draw's
     comparison units are those rebuilt around its placebo units; units without the
     specification's outcome column (a log of a non-positive value) leave that frame."""
@@ -96,7 +96,7 @@ def placebo_group_task(estimators: tuple[str, ...], outcome: str, covariates: tu
     """:func:`placebo_task` for several estimators of specifications that differ in the
     estimator only: their placebo panel is built once. One ``(estimates, converged or None)``
     per estimator, in order."""
-    from .placebo import SpecPanel, member_mask, placebo_estimates
+    from .placebo import SpecPanel, member_mask, placebo_fits
 
     block = assign[start:stop]
     if comparisons is None:
@@ -109,7 +109,7 @@ def placebo_group_task(estimators: tuple[str, ...], outcome: str, covariates: tu
         panel = SpecPanel(usable, usable, pool, outcome, covariates, weights)
         units, rebuilt = comparisons
         included = rebuilt[start:stop][:, pd.Index(units).get_indexer(panel.units)]
-    return [placebo_estimates(e, panel, block, included, with_convergence=True) for e in estimators]
+    return [placebo_fits(e, panel, block, included) for e in estimators]
 
 
 # ------------------------------------------------------------------------------------------
@@ -486,19 +486,18 @@ def _typed(table: pd.DataFrame) -> pd.DataFrame:
 
 def _placebo_convergence(converged: dict, estimated: set) -> dict | None:
     """How many placebo fits of the estimated SDID specifications stopped at the Frank-Wolfe
-    iteration cap (R synthdid's), in total and per specification; ``None`` without any."""
-    from ..estimators.sdid import MAX_ITER
+    iteration cap (R synthdid's), in total and per specification
+    (:func:`analysis.estimators.sdid.convergence_counts`); ``None`` without any."""
+    from ..estimators.sdid import convergence_counts
 
-    by_spec = {}
-    for spec, blocks in converged.items():
-        if spec in estimated:
-            ok = np.concatenate(blocks)
-            by_spec[spec.spec_id] = {"fits": int(ok.size), "not_converged": int((~ok).sum())}
+    by_spec = {spec.spec_id: np.concatenate(blocks) for spec, blocks in converged.items()
+               if spec in estimated}
     if not by_spec:
         return None
-    return {"fits": sum(v["fits"] for v in by_spec.values()),
-            "not_converged": sum(v["not_converged"] for v in by_spec.values()),
-            "max_iter": MAX_ITER, "by_specification": by_spec}
+    total = convergence_counts(np.concatenate(list(by_spec.values())))
+    return {**total, "by_specification": {k: {key: v for key, v in convergence_counts(ok).items()
+                                              if key != "max_iter"}
+                                          for k, ok in by_spec.items()}}
 
 
 def _placebo_pool(donors: list[pd.DataFrame], columns: list[str]) -> list[str]:
