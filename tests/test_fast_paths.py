@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from analysis.design import analysis_frame
 from analysis.estimators.did import prepare_panel, twfe_did
@@ -294,6 +296,65 @@ def test_frank_wolfe_kernel_bits_pinned_on_saved_placebo_problems(k):
     ref, rep = _fw_reference(A, b, lam0, np.sqrt(zeta2), np.sqrt(min_decrease2), 10_000)
     assert rep.iterations == it
     np.testing.assert_allclose(lam, ref, rtol=0, atol=1e-12)
+
+
+_SPECIAL = [0.0, -0.0, 1.0, -1.0, 1e-300, -1e-300, np.inf, -np.inf, np.nan]
+
+
+def _vector(n):
+    values = st.one_of(st.sampled_from(_SPECIAL), st.floats(-1e6, 1e6),
+                       st.floats(allow_nan=True, allow_infinity=True))
+    return st.lists(values, min_size=n, max_size=n).map(lambda v: np.array(v, dtype=np.float64))
+
+
+def _pair():
+    return st.integers(1, 41).flatmap(lambda n: st.tuples(_vector(n), _vector(n)))
+
+
+def _bits(value):
+    """The value's bits; any NaN as one NaN (LLVM does not keep a NaN's sign and payload
+    through arithmetic: which of two NaN operands an addition returns depends on the operand
+    order the compiler chose, in the scalar code as in the vector code)."""
+    return b"nan" if np.isnan(value) else np.float64(value).tobytes()
+
+
+@given(pair=_pair(), tol=st.sampled_from([0.0, 1e-11, 1.0, 1e300, np.inf, np.nan]),
+       ties=st.booleans())
+@settings(max_examples=400, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow])
+def test_vector_lane_scans_equal_scalar_scans_bit_for_bit(pair, tol, ties):
+    """The Frank-Wolfe kernel's scans written in vector lanes (``_scan``, ``_dot`` on
+    contiguous arrays) return the scalar scans' bits on generated vectors: NaN, infinities,
+    signed zeros, repeated values, lengths below, at and off multiples of the eight lanes.
+    ``crowded`` is False only if no other element lies within ``tol`` of the minimum (the
+    near-tie test then has nothing to resolve)."""
+    x, y = pair
+    if ties:  # repeated minima in several lanes
+        x = np.where(np.arange(x.size) % 3 == 0, np.nanmin(np.append(x, 0.0)), x)
+    x, y = np.ascontiguousarray(x), np.ascontiguousarray(y)
+    n = x.size
+    i_ref, s_ref = _scalar_argmin_dot(x, y, n)
+    i, s, crowded = _vector_scan(x, y, n, tol)
+    assert i == i_ref and _bits(s) == _bits(s_ref)
+    with np.errstate(invalid="ignore"):
+        near = int(np.sum(x <= x[i] + tol))
+    assert crowded or near <= 1
+    assert _bits(_vector_dot(x, y, n)) == _bits(_scalar_dot(x, y, n))
+    assert _bits(_vector_dot(x, x, n)) == _bits(_scalar_dot(x, x, n))
+
+
+def _compile_scans():
+    from numba import njit
+
+    from analysis.estimators import _compiled
+
+    return (njit(lambda x, y, n: _compiled._argmin_dot_scalar(x, y, n)),
+            njit(lambda x, y, n, tol: _compiled._scan(x, y, n, tol)),
+            njit(lambda x, y, n: _compiled._dot_scalar(x, y, n)),
+            njit(lambda x, y, n: _compiled._dot(x, y, n)))
+
+
+_scalar_argmin_dot, _vector_scan, _scalar_dot, _vector_dot = _compile_scans()
 
 
 def test_frank_wolfe_is_deterministic_and_picks_its_path_by_shape():

@@ -11,7 +11,10 @@ the results do not depend on the CPU's vector width. Compiled on first use and c
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.extending import overload
+
+from analysis.estimators._lanes import lane_scan, lane_sums
 
 
 #: weights (columns of ``A``) up to which :func:`frank_wolfe` keeps the weights x weights matrix
@@ -41,7 +44,7 @@ def frank_wolfe(A, b, lam, eta, zeta2, min_decrease2, max_iter):  # pragma: no c
 
 
 @njit(inline="always")
-def _dot(x, y, n):  # pragma: no cover - compiled
+def _dot_scalar(x, y, n):  # pragma: no cover - compiled
     """``sum(x[:n] * y[:n])`` in one fixed order: eight interleaved partial sums (independent
     chains, so not bound by the latency of one addition), combined pairwise, then the tail."""
     s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = 0.0
@@ -71,10 +74,10 @@ def _first_equal(x, n, value):  # pragma: no cover - compiled
 
 
 @njit(inline="always")
-def _argmin_dot(x, y, n):  # pragma: no cover - compiled
+def _argmin_dot_scalar(x, y, n):  # pragma: no cover - compiled
     """``(argmin(x), x @ y)`` in one pass: the first index of the smallest ``x[c]`` (as a
     strict-``<`` scan finds it; the minimum is exact in any order) and the dot product in
-    :func:`_dot`'s order."""
+    :func:`_dot_scalar`'s order."""
     m0 = m1 = m2 = m3 = m4 = m5 = m6 = m7 = np.inf
     s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = 0.0
     m = n - n % 8
@@ -118,8 +121,91 @@ def _argmin_dot(x, y, n):  # pragma: no cover - compiled
     return _first_equal(x, n, lo), s
 
 
+def _is_contiguous(ty) -> bool:
+    """Whether the vector lanes apply: a contiguous float64 array."""
+    return isinstance(ty, types.Array) and ty.layout == "C" and ty.dtype == types.float64
+
+
 @njit(inline="always")
-def _resolve_near_tie(A, ax, b, lam, eta, grad, i, tol):  # pragma: no cover - compiled
+def _dot_lanes(x, y, n):  # pragma: no cover - compiled
+    """:func:`_dot_scalar` with the eight partial sums as one vector (:mod:`._lanes`): the
+    same operations in the same order, so the same bits."""
+    m = n - n % 8
+    s0, s1, s2, s3, s4, s5, s6, s7 = lane_sums(x, y, m)
+    s = ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
+    for c in range(m, n):
+        s += x[c] * y[c]
+    return s
+
+
+@njit(inline="always")
+def _scan_lanes(x, y, n, tol):  # pragma: no cover - compiled
+    """:func:`_scan` on contiguous arrays, its lanes as vectors (:func:`._lanes.lane_scan`):
+    the minimum and the sum by :func:`_argmin_dot_scalar`'s operations in its order (so the
+    same bits); its first index from the index where each lane first reached its minimum (a
+    lane's minimum below ``inf`` is first reached at its first element equal to it; elements
+    after the lanes come later), :func:`_first_equal` when the minimum is ``inf``."""
+    m = n - n % 8
+    lo, b, i, sums = lane_scan(x, y, m)
+    s0, s1, s2, s3, s4, s5, s6, s7 = sums
+    s = ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
+    for c in range(m, n):
+        v = x[c]
+        s += v * y[c]
+        if v < lo:
+            b = lo
+            lo = v
+            i = c
+        elif v < b:
+            b = v
+    if not lo < np.inf:
+        i = _first_equal(x, n, lo)
+    return i, s, b <= x[i] + tol
+
+
+@njit(inline="always")
+def _scan_scalar(x, y, n, tol):  # pragma: no cover - compiled
+    """:func:`_scan` on any arrays: :func:`_argmin_dot_scalar`, then a count."""
+    i, s = _argmin_dot_scalar(x, y, n)
+    thr = x[i] + tol
+    near = 0
+    for c in range(n):
+        if x[c] <= thr:
+            near += 1
+    return i, s, near > 1
+
+
+def _scan(x, y, n, tol):  # pragma: no cover - compiled
+    """``(i, x @ y, crowded)``: :func:`_argmin_dot_scalar`'s index ``i = argmin(x)`` and sum
+    (the same bits), and ``crowded`` False only if no other ``x[c] <= x[i] + tol`` (True
+    may be a false alarm). Vector lanes on contiguous arrays of 8 elements or more (there
+    ``crowded`` compares the second smallest ``x[c]``, counting repeats, with ``x[i] + tol``);
+    a count otherwise."""
+    raise NotImplementedError("compiled only")
+
+
+def _dot(x, y, n):  # pragma: no cover - compiled
+    """``sum(x[:n] * y[:n])`` in :func:`_dot_scalar`'s order; vector lanes on contiguous
+    arrays."""
+    raise NotImplementedError("compiled only")
+
+
+@overload(_dot, inline="always")
+def _dot_impl(x, y, n):  # pragma: no cover - compiled
+    if _is_contiguous(x) and _is_contiguous(y):
+        return lambda x, y, n: _dot_lanes(x, y, n)
+    return lambda x, y, n: _dot_scalar(x, y, n)
+
+
+@overload(_scan, inline="always")
+def _scan_impl(x, y, n, tol):  # pragma: no cover - compiled
+    if _is_contiguous(x) and _is_contiguous(y):
+        return lambda x, y, n, tol: _scan_lanes(x, y, n, tol)
+    return lambda x, y, n, tol: _scan_scalar(x, y, n, tol)
+
+
+@njit(inline="always")
+def _resolve_near_tie(A, ax, b, lam, eta, grad, i, crowded, tol):  # pragma: no cover - compiled
     """The vertex among ``grad[c] <= grad[i] + tol`` whose gradient, recomputed from ``A lam``
     in the direct loop's order, is smallest (the first on ties). Where columns are equal up to
     rounding (two units whose pre-period paths differ by a constant are equal after centring),
@@ -127,13 +213,9 @@ def _resolve_near_tie(A, ax, b, lam, eta, grad, i, tol):  # pragma: no cover - c
     of the direct loop; recomputed, the tie usually falls as in the direct loop (not always:
     the recomputed gradients differ by rounding, too, and the state ``A lam`` by a few ulps)."""
     n0, t0 = A.shape
-    thr = grad[i] + tol
-    near = 0
-    for c in range(t0):
-        if grad[c] <= thr:
-            near += 1
-    if near <= 1:
+    if not crowded:  # no other gradient up to grad[i] + tol: the loop below would return i
         return i
+    thr = grad[i] + tol
     best = i
     best_g = np.inf
     for c in range(t0):
@@ -195,10 +277,14 @@ def frank_wolfe_incremental(A, b, lam, eta, zeta2, min_decrease2, max_iter):  # 
     prev2 = 0.0
     prev1 = 0.0
     t = 0
+    wide = t0 >= 8  # below, the vector lanes would run no full vector
     while t < max_iter and (t < 2 or prev2 - prev1 > min_decrease2):
         t += 1
-        i, gl = _argmin_dot(grad, lam, t0)
-        i = _resolve_near_tie(A, ax, b, lam, eta, grad, i, tie)
+        if wide:
+            i, gl, crowded = _scan(grad, lam, t0, tie)
+        else:
+            i, gl, crowded = _scan_scalar(grad, lam, t0, tie)
+        i = _resolve_near_tie(A, ax, b, lam, eta, grad, i, crowded, tie)
         li = lam[i]
         if li == 1.0:
             xx = 0.0
