@@ -14,7 +14,7 @@ import numpy as np
 from numba import njit, types
 from numba.extending import overload
 
-from analysis.estimators._lanes import lane_scan, lane_sums
+from analysis.estimators._lanes import lane_scan
 
 
 #: weights (columns of ``A``) up to which :func:`frank_wolfe` keeps the weights x weights matrix
@@ -44,7 +44,7 @@ def frank_wolfe(A, b, lam, eta, zeta2, min_decrease2, max_iter):  # pragma: no c
 
 
 @njit(inline="always")
-def _dot_scalar(x, y, n):  # pragma: no cover - compiled
+def _dot(x, y, n):  # pragma: no cover - compiled
     """``sum(x[:n] * y[:n])`` in one fixed order: eight interleaved partial sums (independent
     chains, so not bound by the latency of one addition), combined pairwise, then the tail."""
     s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = 0.0
@@ -77,7 +77,7 @@ def _first_equal(x, n, value):  # pragma: no cover - compiled
 def _argmin_dot_scalar(x, y, n):  # pragma: no cover - compiled
     """``(argmin(x), x @ y)`` in one pass: the first index of the smallest ``x[c]`` (as a
     strict-``<`` scan finds it; the minimum is exact in any order) and the dot product in
-    :func:`_dot_scalar`'s order."""
+    :func:`_dot`'s order."""
     m0 = m1 = m2 = m3 = m4 = m5 = m6 = m7 = np.inf
     s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = 0.0
     m = n - n % 8
@@ -127,18 +127,6 @@ def _is_contiguous(ty) -> bool:
 
 
 @njit(inline="always")
-def _dot_lanes(x, y, n):  # pragma: no cover - compiled
-    """:func:`_dot_scalar` with the eight partial sums as one vector (:mod:`._lanes`): the
-    same operations in the same order, so the same bits."""
-    m = n - n % 8
-    s0, s1, s2, s3, s4, s5, s6, s7 = lane_sums(x, y, m)
-    s = ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
-    for c in range(m, n):
-        s += x[c] * y[c]
-    return s
-
-
-@njit(inline="always")
 def _scan_lanes(x, y, n, tol):  # pragma: no cover - compiled
     """:func:`_scan` on contiguous arrays, its lanes as vectors (:func:`._lanes.lane_scan`):
     the minimum and the sum by :func:`_argmin_dot_scalar`'s operations in its order (so the
@@ -182,19 +170,6 @@ def _scan(x, y, n, tol):  # pragma: no cover - compiled
     ``crowded`` compares the second smallest ``x[c]``, counting repeats, with ``x[i] + tol``);
     a count otherwise."""
     raise NotImplementedError("compiled only")
-
-
-def _dot(x, y, n):  # pragma: no cover - compiled
-    """``sum(x[:n] * y[:n])`` in :func:`_dot_scalar`'s order; vector lanes on contiguous
-    arrays."""
-    raise NotImplementedError("compiled only")
-
-
-@overload(_dot, inline="always")
-def _dot_impl(x, y, n):  # pragma: no cover - compiled
-    if _is_contiguous(x) and _is_contiguous(y):
-        return lambda x, y, n: _dot_lanes(x, y, n)
-    return lambda x, y, n: _dot_scalar(x, y, n)
 
 
 @overload(_scan, inline="always")

@@ -24,65 +24,6 @@ def _is_c_float_vector(ty) -> bool:
             and ty.dtype == types.float64)
 
 
-def _lane_loop(context, builder, sig, args, with_min):
-    """Vector loop over ``c = 0, 8, ..., m - 8``: per lane ``s += x[c] * y[c]`` and (if
-    ``with_min``) ``lo = x[c] if x[c] < lo else lo``; returns the lanes as scalars."""
-    x_ty, y_ty, m_ty = sig.args
-    x_val, y_val, m_val = args
-    f64 = ir.DoubleType()
-    vec = ir.VectorType(f64, LANES)
-    vec_ptr = vec.as_pointer()
-    intp = context.get_value_type(types.intp)
-    x_data = context.make_array(x_ty)(context, builder, x_val).data
-    y_data = context.make_array(y_ty)(context, builder, y_val).data
-    stop = context.cast(builder, m_val, m_ty, types.intp)
-    sums = cgutils.alloca_once_value(builder, ir.Constant(vec, [0.0] * LANES))
-    mins = cgutils.alloca_once_value(builder, ir.Constant(vec, [float("inf")] * LANES))
-    with cgutils.for_range_slice(builder, ir.Constant(intp, 0), stop,
-                                 ir.Constant(intp, LANES), intp) as (c, _):
-        xv = builder.load(builder.bitcast(builder.gep(x_data, [c]), vec_ptr), align=8)
-        yv = builder.load(builder.bitcast(builder.gep(y_data, [c]), vec_ptr), align=8)
-        builder.store(builder.fadd(builder.load(sums), builder.fmul(xv, yv)), sums)
-        if with_min:
-            lo = builder.load(mins)
-            builder.store(builder.select(builder.fcmp_ordered("<", xv, lo), xv, lo), mins)
-    lanes = []
-    for acc in ((mins, sums) if with_min else (sums,)):
-        value = builder.load(acc)
-        lanes += [builder.extract_element(value, ir.Constant(ir.IntType(32), k))
-                  for k in range(LANES)]
-    return context.make_tuple(builder, sig.return_type, lanes)
-
-
-@intrinsic
-def lane_sums(typingctx, x, y, m):
-    """The eight lane sums ``(s0, ..., s7)`` of ``x[c] * y[c]`` over ``c < m`` (``m`` a multiple
-    of 8, ``x`` and ``y`` contiguous float64 vectors of at least ``m`` elements)."""
-    if not (_is_c_float_vector(x) and _is_c_float_vector(y) and isinstance(m, types.Integer)):
-        return None
-    sig = types.UniTuple(types.float64, LANES)(x, y, m)
-
-    def codegen(context, builder, sig, args):
-        return _lane_loop(context, builder, sig, args, with_min=False)
-
-    return sig, codegen
-
-
-@intrinsic
-def lane_mins_sums(typingctx, x, y, m):
-    """The eight lane minima ``(m0, ..., m7)`` of ``x[c]`` (strict ``<`` from ``inf``: a NaN
-    never enters) and the eight lane sums ``(s0, ..., s7)`` of ``x[c] * y[c]`` over ``c < m``,
-    in one pass (``m`` a multiple of 8, contiguous float64 vectors)."""
-    if not (_is_c_float_vector(x) and _is_c_float_vector(y) and isinstance(m, types.Integer)):
-        return None
-    sig = types.UniTuple(types.float64, 2 * LANES)(x, y, m)
-
-    def codegen(context, builder, sig, args):
-        return _lane_loop(context, builder, sig, args, with_min=True)
-
-    return sig, codegen
-
-
 def _halves(builder, v):
     n = v.type.count // 2
     i32 = ir.IntType(32)
