@@ -5,7 +5,9 @@ Each kernel runs the iterations of its reference loop (:mod:`analysis.estimators
 (``tests/test_fast_paths.py``): :func:`simplex_lsq` and :func:`frank_wolfe_direct` line by line;
 :func:`frank_wolfe_incremental` the same Frank-Wolfe iterates with the gradient updated in
 O(weights) per iteration. No ``fastmath``: every sum has one order written in the code, so
-the results do not depend on the CPU's vector width. Compiled on first use and cached on disk
+the results do not depend on the CPU's vector width. The argmin scan of the incremental path
+runs its eight lanes as one LLVM vector (:mod:`analysis.estimators._lanes`): the scalar scan's
+operations lane by lane, so its bits. Compiled on first use and cached on disk
 (``cache=True``).
 """
 from __future__ import annotations
@@ -213,8 +215,8 @@ def frank_wolfe_incremental(A, b, lam, eta, zeta2, min_decrease2, max_iter):  # 
     as the direct loop does (:func:`_resolve_near_tie`). ``|lam|^2`` is updated in O(1)
     (recomputed when ``lam[i] == 1``, where the reference tests for a vertex); ``A lam`` is
     updated as in the reference and the objective computed from the residual ``A lam - b``
-    itself (the stopping rule compares small decreases). Sums in fixed orders (:func:`_dot`):
-    the same bits on every run and CPU."""
+    itself (the stopping rule compares small decreases). Sums in fixed orders (:func:`_dot`,
+    :func:`_scan`): the same bits on every run and CPU."""
     n0, t0 = A.shape
     ax = np.zeros(n0)
     for r in range(n0):
