@@ -8,6 +8,10 @@ without ``fastmath``); written as vector instructions here, lane-wise IEEE ``fmu
 and ordered ``<`` with ``select`` give the same bits as the scalar form, whatever vector width
 the CPU has (LLVM splits ``<8 x double>`` into the registers it has). No fast-math flags, no
 fused multiply-add: each lane computes ``s + x*y`` as a product, rounded, then a sum, rounded.
+
+Numba's on-disk cache of the kernels (``cache=True``) is keyed on :mod:`._compiled`'s source
+file only: after editing this module, delete ``src/analysis/estimators/__pycache__/*.nb[ic]``
+(or touch ``_compiled.py``) so that the kernels are compiled again.
 """
 from __future__ import annotations
 
