@@ -13,10 +13,10 @@ operations lane by lane, so its bits. Compiled on first use and cached on disk
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, types
+from numba import njit
 from numba.extending import overload
 
-from analysis.estimators._lanes import lane_scan
+from analysis.estimators._lanes import is_lane_vector, lane_scan
 
 
 #: weights (columns of ``A``) up to which :func:`frank_wolfe` keeps the weights x weights matrix
@@ -123,11 +123,6 @@ def _argmin_dot_scalar(x, y, n):  # pragma: no cover - compiled
     return _first_equal(x, n, lo), s
 
 
-def _is_contiguous(ty) -> bool:
-    """Whether the vector lanes apply: a contiguous float64 array."""
-    return isinstance(ty, types.Array) and ty.layout == "C" and ty.dtype == types.float64
-
-
 @njit(inline="always")
 def _scan_lanes(x, y, n, tol):  # pragma: no cover - compiled
     """:func:`_scan` on contiguous arrays, its lanes as vectors (:func:`._lanes.lane_scan`):
@@ -176,7 +171,7 @@ def _scan(x, y, n, tol):  # pragma: no cover - compiled
 
 @overload(_scan, inline="always")
 def _scan_impl(x, y, n, tol):  # pragma: no cover - compiled
-    if _is_contiguous(x) and _is_contiguous(y):
+    if is_lane_vector(x) and is_lane_vector(y):
         return lambda x, y, n, tol: _scan_lanes(x, y, n, tol)
     return lambda x, y, n, tol: _scan_scalar(x, y, n, tol)
 

@@ -23,7 +23,9 @@ from numba.extending import intrinsic
 LANES = 8
 
 
-def _is_c_float_vector(ty) -> bool:
+def is_lane_vector(ty) -> bool:
+    """Whether :func:`lane_scan` takes an argument of numba type ``ty``: a contiguous
+    one-dimensional float64 array."""
     return (isinstance(ty, types.Array) and ty.ndim == 1 and ty.layout == "C"
             and ty.dtype == types.float64)
 
@@ -78,7 +80,7 @@ def lane_scan(typingctx, x, y, m):
     first, sums)``: the smallest ``x[c]`` (``inf`` if none is a number below ``inf``), the
     second smallest counting repeats, the first index of an element equal to ``low`` (when
     ``low < inf``), and the eight lane sums of ``x[c] * y[c]``."""
-    if not (_is_c_float_vector(x) and _is_c_float_vector(y) and isinstance(m, types.Integer)):
+    if not (is_lane_vector(x) and is_lane_vector(y) and isinstance(m, types.Integer)):
         return None
     sig = types.Tuple((types.float64, types.float64, types.int64,
                        types.UniTuple(types.float64, LANES)))(x, y, m)
