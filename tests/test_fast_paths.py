@@ -298,6 +298,35 @@ def test_frank_wolfe_kernel_bits_pinned_on_saved_placebo_problems(k):
     np.testing.assert_allclose(lam, ref, rtol=0, atol=1e-12)
 
 
+@pytest.mark.parametrize("cpu", ["x86-64", "haswell"])
+def test_frank_wolfe_kernel_bits_equal_on_narrower_vector_units(cpu, tmp_path):
+    """Compiled for an SSE2-only (``x86-64``) or AVX2 (``haswell``) CPU instead of this one, the
+    kernel gives the pinned bits on the saved problems: its eight-lane vectors are split into
+    the registers the CPU has, lane by lane, with the same operations."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = (
+        "import hashlib, sys\n"
+        "import numpy as np\n"
+        "from analysis.estimators import _compiled\n"
+        "s = np.load(sys.argv[1])\n"
+        "for k in range(6):\n"
+        "    eta, zeta2, md2 = s[f'scalars{k}']\n"
+        "    lam, it, last = _compiled.frank_wolfe(s[f'A{k}'], s[f'b{k}'], s[f'lam{k}'].copy(),\n"
+        "                                          eta, zeta2, md2, 10_000)\n"
+        "    print(hashlib.sha256(lam.tobytes() + np.int64(it).tobytes()\n"
+        "                         + np.float64(last).tobytes()).hexdigest()[:16])\n")
+    env = {**os.environ, "NUMBA_CPU_NAME": cpu, "NUMBA_CPU_FEATURES": "",
+           "NUMBA_CACHE_DIR": str(tmp_path)}
+    saved = Path(__file__).parent / "fixtures" / "frank_wolfe" / "placebo_problems.npz"
+    out = subprocess.run([sys.executable, "-c", script, str(saved)], env=env, capture_output=True,
+                         text=True, check=True)
+    assert out.stdout.split() == [FW_PINNED[k] for k in sorted(FW_PINNED)]
+
+
 _SPECIAL = [0.0, -0.0, 1.0, -1.0, 1e-300, -1e-300, np.inf, -np.inf, np.nan]
 
 
@@ -538,13 +567,13 @@ def test_placebo_unit_attributes_by_codes_equal_grouped_path(problem):
     elif problem == "missing":
         df.loc[df["u"] == df["u"].iloc[0], "y"] = np.nan
     if problem is None:
-        fast = pu._unit_attributes(df, "u", ("x", "y", "r"))
+        fast = pu.unit_attributes(df, "u", ("x", "y", "r"))
         ref = df.groupby("u", sort=True)[["x", "y", "r"]].first()
         pd.testing.assert_frame_equal(fast, ref)
     else:
         assert pu._unit_attributes_by_codes(df, "u", ("x", "y")) is None
         with pytest.raises(InputError):
-            pu._unit_attributes(df, "u", ("x", "y"))
+            pu.unit_attributes(df, "u", ("x", "y"))
 
 
 @pytest.mark.parametrize("string_units", [False, True])
@@ -619,5 +648,5 @@ def test_code_paths_equal_grouped_paths_on_real_panel(frames, model, outcome, co
             ref_codes, ref_labels = pd.factorize(data[col], sort=True)
             np.testing.assert_array_equal(codes, ref_codes)
             pd.testing.assert_index_equal(labels, ref_labels)
-        attrs = pu._unit_attributes(data, "kunta", ("x", "y"))
+        attrs = pu.unit_attributes(data, "kunta", ("x", "y"))
         pd.testing.assert_frame_equal(attrs, data.groupby("kunta", sort=True)[["x", "y"]].first())

@@ -714,13 +714,13 @@ def _control_units(design: PanelDesign, data: pd.DataFrame, controls: pd.Index,
     draws read only each unit's attributes); they are found once per ``data`` and panel, so
     placebo assignments fitted on one panel (a size simulation) do not filter ``data`` again.
     Otherwise the control units' rows of ``data`` (its errors then name the problem)."""
-    from ..inference.placebo_units import _unit_attributes
+    from ..inference.placebo_units import unit_attributes
 
     key = ("placebo_unit_attributes", design.unit, tuple(placebo_units.columns))
     cached = design._shared.get(key)
     if cached is None or cached[0] is not data:
         try:
-            attrs = _unit_attributes(data, design.unit, placebo_units.columns)
+            attrs = unit_attributes(data, design.unit, placebo_units.columns)
         except InputError:
             attrs = None
         cached = design._shared[key] = (data, attrs)

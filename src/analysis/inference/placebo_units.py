@@ -146,7 +146,10 @@ def treated_layout(frame: pd.DataFrame, *, unit: str, cluster: str, treated_grou
     return tuple(sorted((int(s) for s in tr.groupby(cluster)[unit].nunique()), reverse=True))
 
 
-def _unit_attributes(frame: pd.DataFrame, unit: str, columns: Sequence[str]) -> pd.DataFrame:
+def unit_attributes(frame: pd.DataFrame, unit: str, columns: Sequence[str]) -> pd.DataFrame:
+    """One row per unit (index ``unit``, sorted) with its placebo-unit attributes ``columns``,
+    which must be present and constant within each unit (:class:`InputError` names the columns
+    and units that are not): what placebo units are drawn from."""
     missing = [c for c in (unit, *columns) if c not in frame.columns]
     if missing:
         raise InputError(f"placebo units need column(s) {missing}; available: "
@@ -167,7 +170,7 @@ def _unit_attributes(frame: pd.DataFrame, unit: str, columns: Sequence[str]) -> 
 
 
 def _unit_attributes_by_codes(frame: pd.DataFrame, unit: str, columns: Sequence[str]):
-    """:func:`_unit_attributes` for numeric attribute columns: the row of each unit's first
+    """:func:`unit_attributes` for numeric attribute columns: the row of each unit's first
     occurrence, units in sorted order (numeric unit codes by ``np.unique``, labels of a pandas
     string dtype by ``pd.factorize(sort=True)``, the grouped path's order), when every attribute is constant
     and present within each unit; ``None`` otherwise (the grouped path then names the problem)."""
@@ -314,7 +317,7 @@ def draw_placebo_units(
         data = data[data[treated_group].astype(float) == 0]
     if exclude is not None:
         data = data[~data[unit].isin(list(exclude))]
-    attrs = _unit_attributes(data, unit, spec.columns)
+    attrs = unit_attributes(data, unit, spec.columns)
     units = attrs.index
     n = len(units)
     total = sum(sizes)
