@@ -24,6 +24,12 @@ def load() -> float:
     return round(os.getloadavg()[0], 2)
 
 
+def cpu_children() -> float:
+    """CPU seconds (user + system) of the child processes waited for so far, and theirs."""
+    usage = os.times()
+    return usage.children_user + usage.children_system
+
+
 def interleaved(ours: Callable[[], Any], peer: Callable[[], Any] | None = None, *,
                 repeats: int = 5, budget_s: float = 20.0) -> tuple[float, Any, float | None, Any]:
     """Best-of times of ``ours`` and ``peer``, run alternately. Stops early once the

@@ -8,7 +8,6 @@ imports. Also the no-change rerun of that plan (every run skipped). Run alone:
 """
 from __future__ import annotations
 
-import os
 import sys
 import tempfile
 import time
@@ -17,7 +16,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from _harness import ROOT, interleaved, load, row  # noqa: E402
+from _harness import ROOT, cpu_children, interleaved, load, row  # noqa: E402
 
 RUNS = 12
 JOBS = 2
@@ -49,10 +48,6 @@ def _project(tmp: Path) -> tuple[Path, Path]:
     return plan, ROOT / "data" / "processed" / "panel.parquet"
 
 
-def _cpu_children() -> float:
-    usage = os.times()
-    return usage.children_user + usage.children_system
-
 
 def run() -> list[dict]:
     from analysis.pipeline.plan import load_plan
@@ -71,10 +66,10 @@ def run() -> list[dict]:
 
         def execute(label: str, reuse: bool):
             def go():
-                c0 = _cpu_children()
+                c0 = cpu_children()
                 outcomes = run_plan(plan, build_dir=tmp / f"build{next(count)}", jobs=JOBS,
                                     panel_path=panel, progress=False, reuse_kernels=reuse)
-                cpu[label].append(_cpu_children() - c0)
+                cpu[label].append(cpu_children() - c0)
                 assert all(o.status == "ok" for o in outcomes), [o.error for o in outcomes]
             return go
 

@@ -16,7 +16,6 @@ of the command and its kernels; notebook seconds the sum of the runs' own durati
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -26,7 +25,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from _harness import ROOT, load, row  # noqa: E402
+from _harness import ROOT, cpu_children, load, row  # noqa: E402
 
 JOBS = 2
 #: run ids of notebooks/runs.yaml at b3c1f7b, the plan of the issue's 115 s baseline
@@ -51,10 +50,6 @@ def _exact(run_id: str) -> str:
     return f"[{run_id[0]}]{run_id[1:]}"
 
 
-def _cpu_children() -> float:
-    usage = os.times()
-    return usage.children_user + usage.children_system
-
 
 def _command(build: Path, only: list[str]) -> tuple[float, float]:
     """Wall and CPU seconds of one ``kuntakokeilu run``."""
@@ -62,9 +57,9 @@ def _command(build: Path, only: list[str]) -> tuple[float, float]:
            "--build-dir", str(build)]
     for run_id in only:
         cmd += ["--only", _exact(run_id)]
-    c0, t0 = _cpu_children(), time.perf_counter()
+    c0, t0 = cpu_children(), time.perf_counter()
     subprocess.run(cmd, cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - t0, _cpu_children() - c0
+    return time.perf_counter() - t0, cpu_children() - c0
 
 
 def _notebook_seconds(build: Path) -> dict[str, float]:
