@@ -6,8 +6,10 @@ The kernels' fixed-order sums keep eight partial results: lane ``k`` takes the e
 scalar form to scalar code (LLVM's loop vectoriser does not reorder a floating-point reduction
 without ``fastmath``); written as vector instructions here, lane-wise IEEE ``fmul``, ``fadd``
 and ordered ``<`` with ``select`` give the same bits as the scalar form, whatever vector width
-the CPU has (LLVM splits ``<8 x double>`` into the registers it has). No fast-math flags, no
-fused multiply-add: each lane computes ``s + x*y`` as a product, rounded, then a sum, rounded.
+the CPU has (LLVM splits ``<8 x double>`` into the registers it has; ``tests/test_fast_paths.py``
+compiles the kernels for SSE2-only and AVX2 CPUs too and compares their bits). No fast-math
+flags, no fused multiply-add: each lane computes ``s + x*y`` as a product, rounded, then a sum,
+rounded.
 
 Numba's on-disk cache of the kernels (``cache=True``) is keyed on :mod:`._compiled`'s source
 file only: after editing this module, delete ``src/analysis/estimators/__pycache__/*.nb[ic]``
