@@ -6,7 +6,8 @@ data in the same process, so that a change in machine load hits both; the report
 best repetition of each. ``ratio = peer seconds / our seconds`` in every row (> 1: ours is
 faster). Each row records the 1-minute load average before and after its measurement
 (``os.getloadavg``): on a machine with ``os.cpu_count()`` cores, a load above the core count
-means the figures were taken under load.
+before a row means the figures were taken under load (the load after a row includes the row's
+own work: a row that runs two processes brings it to about 2 by itself).
 """
 from __future__ import annotations
 
@@ -22,6 +23,17 @@ COLUMNS = ["task", "ours_s", "peer", "peer_s", "ratio", "target", "load_before",
 
 def load() -> float:
     return round(os.getloadavg()[0], 2)
+
+
+def settle(max_wait_s: float = 120.0, every_s: float = 5.0) -> float:
+    """Wait (at most ``max_wait_s``) until the 1-minute load average is below the number of
+    cores, e.g. after a row that kept every core busy; returns the load then."""
+    cores = os.cpu_count() or 1
+    waited = 0.0
+    while load() >= cores and waited < max_wait_s:
+        time.sleep(every_s)
+        waited += every_s
+    return load()
 
 
 def cpu_children() -> float:

@@ -11,7 +11,8 @@
 
 No peer: each row is one cold run of the command (the plan takes minutes). CPU seconds are those
 of the command and its kernels; notebook seconds the sum of the runs' own durations
-(``run.json``). Run alone: ``python benchmarks/bench_plan.py``.
+(``run.json``). Each cold run starts once the 1-minute load average is below the number of
+cores (at most 2 minutes' wait). Run alone: ``python benchmarks/bench_plan.py``.
 """
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from _harness import ROOT, cpu_children, load, row  # noqa: E402
+from _harness import ROOT, cpu_children, load, row, settle  # noqa: E402
 
 JOBS = 2
 #: run ids of notebooks/runs.yaml at b3c1f7b, the plan of the issue's 115 s baseline
@@ -91,7 +92,7 @@ def run() -> list[dict]:
     with tempfile.TemporaryDirectory() as d:
         for label, only, target in selections:
             build = Path(d) / f"build{len(rows)}"
-            before = load()
+            before = settle()  # the previous cold run kept both cores busy
             wall, cpu = _command(build, only)
             nb = _notebook_seconds(build)
             note = (f"{nb['runs']} runs; {cpu:.0f} CPU-s; notebook seconds: multiverse {nb['multiverse']:.0f}, "

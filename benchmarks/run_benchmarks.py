@@ -5,7 +5,7 @@ Each ``benchmarks/bench_*.py`` module exposes ``run() -> list[dict]`` with the r
 Every comparison runs ours and the peer alternately on the same data; seconds are the best
 repetition; ``ratio = peer seconds / our seconds`` in every row (> 1: ours is faster). The load
 columns are the 1-minute load average before and after each row (``os.getloadavg``); a load
-above the number of cores means the figures were taken under load. This script prints one
+above the number of cores before a row means its figures were taken under load. This script prints one
 table and writes ``benchmarks/results/latest.csv`` and ``.md``. Run with ``make bench``
 (installs the optional ``bench`` dependency group and synthdid first).
 """
@@ -55,8 +55,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"   {time.perf_counter() - start:.1f} s", file=sys.stderr)
     table = pd.DataFrame(rows).reindex(columns=COLUMNS)
     cores = os.cpu_count()
-    loads = table[["load_before", "load_after"]].astype(float)
-    busy = bool((loads > cores).any().any()) if len(table) else False
+    # under load: some row started with the load above the core count (the load after a row
+    # includes the row's own work)
+    busy = bool((table["load_before"].astype(float) > cores).any()) if len(table) else False
     header = (
         f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; Python {platform.python_version()} on "
         f"{platform.machine()}, {cores} cores; ratio = peer seconds / our seconds (> 1: ours is "
