@@ -26,7 +26,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from _harness import ROOT, cpu_children, load, row, settle  # noqa: E402
+from _harness import ROOT, cpu_children, row, settle  # noqa: E402
 
 JOBS = 2
 #: run ids of notebooks/runs.yaml at b3c1f7b, the plan of the issue's 115 s baseline
@@ -100,7 +100,7 @@ def run() -> list[dict]:
             rows.append(row(f"cold `kuntakokeilu run --jobs {JOBS}`, {label}", wall, None, None, note,
                             target=target, load_before=before))
             if not only:
-                before = load()
+                before = settle()
                 wall, cpu = _command(build, [])
                 rows.append(row(f"`kuntakokeilu run --jobs {JOBS}`, whole plan, no change (all runs "
                                 "skipped), with interpreter start", wall, None, None, f"{cpu:.2f} CPU-s",
