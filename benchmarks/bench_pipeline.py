@@ -48,7 +48,6 @@ def _project(tmp: Path) -> tuple[Path, Path]:
     return plan, ROOT / "data" / "processed" / "panel.parquet"
 
 
-
 def run() -> list[dict]:
     from analysis.pipeline.plan import load_plan
     from analysis.pipeline.runner import run_plan

@@ -52,7 +52,6 @@ def _exact(run_id: str) -> str:
     return f"[{run_id[0]}]{run_id[1:]}"
 
 
-
 def _command(build: Path, only: list[str]) -> tuple[float, float]:
     """Wall and CPU seconds of one ``kuntakokeilu run``."""
     cmd = [str(Path(sys.executable).with_name("kuntakokeilu")), "run", "--jobs", str(JOBS),
@@ -96,8 +95,9 @@ def run() -> list[dict]:
             before = settle()  # the previous cold run kept both cores busy
             wall, cpu = _command(build, only)
             nb = _notebook_seconds(build)
-            note = (f"{nb['runs']} runs; {cpu:.0f} CPU-s; notebook seconds: multiverse {nb['multiverse']:.0f}, "
-                    f"model evaluations {nb['evaluations']:.0f}, other runs {nb['others']:.0f}")
+            note = (f"{nb['runs']} runs; {cpu:.0f} CPU-s; notebook seconds: multiverse "
+                    f"{nb['multiverse']:.0f}, model evaluations {nb['evaluations']:.0f}, other runs "
+                    f"{nb['others']:.0f}")
             rows.append(row(f"cold `kuntakokeilu run --jobs {JOBS}`, {label}", wall, None, None, note,
                             target=target, load_before=before))
             if not only:

@@ -5,9 +5,9 @@ Each ``benchmarks/bench_*.py`` module exposes ``run() -> list[dict]`` with the r
 Every comparison runs ours and the peer alternately on the same data; seconds are the best
 repetition; ``ratio = peer seconds / our seconds`` in every row (> 1: ours is faster). The load
 columns are the 1-minute load average before and after each row (``os.getloadavg``); a load
-above the number of cores before a row means its figures were taken under load. This script prints one
-table and writes ``benchmarks/results/latest.csv`` and ``.md``. Run with ``make bench``
-(installs the optional ``bench`` dependency group and synthdid first).
+above the number of cores before a row means its figures were taken under load. This script
+prints one table and writes ``benchmarks/results/latest.csv`` and ``.md``. Run with ``make
+bench`` (installs the optional ``bench`` dependency group and synthdid first).
 """
 from __future__ import annotations
 
