@@ -49,7 +49,7 @@ from typing import Callable
 import numpy as np
 
 from ..errors import InputError
-from .inversion import invert_pvalue
+from .inversion import StudentizedDraws, invert_pvalue
 
 
 @dataclass
@@ -267,25 +267,12 @@ def randomization_inference(
     estimate = float(b[0])
     n = len(b)
 
-    # the p-value is evaluated many times by the interval's inversion: the arithmetic below is
-    # that of |b - tau*dd| / sqrt(max(Q0 - 2*tau*Q1 + tau*tau*Q2, 0)) (0 where that is not
-    # positive) and of the share of assignments at least as extreme, in preallocated arrays
-    stat, work, se = np.empty(n), np.empty(n), np.empty(n)
+    draws = StudentizedDraws(b, dd, Q if statistic == "t" else None)
 
     def stats_at(tau: float) -> tuple[np.ndarray, float]:
-        np.multiply(dd, tau, out=work)
-        np.subtract(b, work, out=work)
-        np.abs(work, out=work)  # |b - tau*dd|
         if statistic == "coef":
-            return work, abs(estimate - tau)
-        np.multiply(Q[1], 2 * tau, out=se)
-        np.subtract(Q[0], se, out=se)
-        np.multiply(Q[2], tau * tau, out=stat)
-        np.add(se, stat, out=se)
-        np.maximum(se, 0.0, out=se)
-        np.sqrt(se, out=se)
-        stat.fill(0.0)
-        np.divide(work, se, out=stat, where=se > 0)
+            return draws.numerator(tau), abs(estimate - tau)
+        stat = draws(tau)
         return stat, float(stat[0])
 
     def pvalue(tau: float) -> float:

@@ -52,7 +52,7 @@ from typing import Sequence
 import numpy as np
 
 from ..errors import InputError, choices_message
-from .inversion import invert_pvalue
+from .inversion import StudentizedDraws, invert_pvalue
 
 WEIGHTS = ("auto", "rademacher", "webb")
 WEBB_BELOW = 12  # clusters: use Webb weights below this number when weights="auto"
@@ -270,26 +270,12 @@ def wild_cluster_bootstrap(
         N0, N1, D00, D01, D11 = (np.concatenate(acc[n]) for n in ("N0", "N1", "D00", "D01", "D11"))
         bk = float(beta[k])
 
-        # evaluated many times by the interval's inversion: |N0 - b0*N1| / sqrt(max(D00 -
-        # 2*b0*D01 + b0*b0*D11, 0)) (0 where that is not positive) in preallocated arrays
-        work = (np.empty(len(N0)), np.empty(len(N0)), np.empty(len(N0)))
+        t_star = StudentizedDraws(N0, N1, (D00, D01, D11))  # the draws' t at a null value
 
-        def pvalue(b0: float, N0=N0, N1=N1, D00=D00, D01=D01, D11=D11, bk=bk,
-                   se_unres=se_unres, work=work) -> float:
-            num, den, t_star = work
+        def pvalue(b0: float, t_star=t_star, bk=bk, se_unres=se_unres) -> float:
             t_obs = abs(bk - b0) / se_unres
-            np.multiply(N1, b0, out=num)
-            np.subtract(N0, num, out=num)
-            np.abs(num, out=num)
-            np.multiply(D01, 2 * b0, out=den)
-            np.subtract(D00, den, out=den)
-            np.multiply(D11, b0 * b0, out=t_star)
-            np.add(den, t_star, out=den)
-            np.maximum(den, 0.0, out=den)
-            np.sqrt(den, out=den)
-            t_star.fill(0.0)
-            np.divide(num, den, out=t_star, where=den > 0)
-            return np.count_nonzero(t_star >= t_obs * (1 - 1e-10)) / len(t_star)
+            values = t_star(b0)
+            return np.count_nonzero(values >= t_obs * (1 - 1e-10)) / len(values)
 
         p = pvalue(null)
         lo, hi = (float("nan"), float("nan"))
