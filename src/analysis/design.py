@@ -383,6 +383,11 @@ class NearestControls:
         return cols[chosen.any(axis=0)]
 
 
+#: :func:`placebo_geography` per division year: built from the centroids and the municipality
+#: key, both loaded once per process (:mod:`analysis.municipalities`); callers get a copy
+_GEOGRAPHY_CACHE: dict[int, pd.DataFrame] = {}
+
+
 def placebo_geography(panel: pd.DataFrame | None = None, division_year: int = DIVISION_YEAR) -> pd.DataFrame:
     """``kunta``, ``x``, ``y`` (centroid, km, ETRS-TM35FIN) and ``region`` (maakunta code) of
     every municipality: what placebo units built from neighbouring municipalities need."""
@@ -395,11 +400,6 @@ def placebo_geography(panel: pd.DataFrame | None = None, division_year: int = DI
         geo["region"] = geo["region"].astype("int64")
         _GEOGRAPHY_CACHE[division_year] = geo
     return _GEOGRAPHY_CACHE[division_year].copy()
-
-
-#: :func:`placebo_geography` per division year: built from the centroids and the municipality
-#: key, both loaded once per process (:mod:`analysis.municipalities`); callers get a copy
-_GEOGRAPHY_CACHE: dict[int, pd.DataFrame] = {}
 
 
 def analysis_frame(panel: pd.DataFrame, model: str, outcome: str | None = None, *,

@@ -172,8 +172,9 @@ def unit_attributes(frame: pd.DataFrame, unit: str, columns: Sequence[str]) -> p
 def _unit_attributes_by_codes(frame: pd.DataFrame, unit: str, columns: Sequence[str]):
     """:func:`unit_attributes` for numeric attribute columns: the row of each unit's first
     occurrence, units in sorted order (numeric unit codes by ``np.unique``, labels of a pandas
-    string dtype by ``pd.factorize(sort=True)``, the grouped path's order), when every attribute is constant
-    and present within each unit; ``None`` otherwise (the grouped path then names the problem)."""
+    string dtype by ``pd.factorize(sort=True)``, the grouped path's order), when every
+    attribute is constant and present within each unit; ``None`` otherwise (the grouped path
+    then names the problem)."""
     u = frame[unit]
     cols = [frame[c] for c in columns]
     if not all(isinstance(s.dtype, np.dtype) and s.dtype.kind in "iuf" for s in cols):
